@@ -1,0 +1,251 @@
+"""A map compiled once for speed: positions parsed, selectors precomputed, names resolved.
+
+The inbound walker and the outbound writer read only these structures; nothing here is
+parsed or looked up per segment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from mappings.functions import ElementFunction, element_function
+from mappings.spec import (
+    CodeList,
+    ElementRule,
+    HierarchyRule,
+    LoopRule,
+    SegmentRule,
+    parse_position,
+)
+from mappings.transforms import Transform, get_transform
+
+__all__ = ["Codes", "Element", "Level", "Node", "Path", "compile_rules", "finish", "parse_path"]
+
+Path = tuple[str | int, ...]
+
+
+@lru_cache(maxsize=4096)
+def parse_path(text: str) -> Path:
+    return tuple(int(p) if p.isdigit() else p for p in text.split("."))
+
+
+@dataclass(slots=True)
+class Codes:
+    name: str
+    strict: bool
+    forward: dict[str, str]  # EDI → canonical
+    reverse: dict[str, str]  # canonical → EDI (first EDI code wins)
+
+    @classmethod
+    def build(cls, name: str, lists: list[CodeList | dict[str, str]]) -> Codes:
+        """Merge code lists, earlier lists winning (partner first, then the map's)."""
+        forward: dict[str, str] = {}
+        strict = False
+        for cl in lists:
+            values = cl.values if isinstance(cl, CodeList) else cl
+            strict = strict or (isinstance(cl, CodeList) and cl.strict)
+            for k, v in values.items():
+                forward.setdefault(k, v)
+        reverse: dict[str, str] = {}
+        for cl in lists:
+            if isinstance(cl, CodeList):
+                for canonical_value, code in cl.write.items():
+                    reverse.setdefault(canonical_value, code)
+        for k, v in forward.items():
+            reverse.setdefault(v, k)
+        return cls(name, strict, forward, reverse)
+
+
+@dataclass(slots=True)
+class Element:
+    element: int
+    component: int
+    path: Path | None
+    text: str  # the canonical field as written in the map, for findings
+    transform: Transform | None
+    codes: Codes | None
+    default: str | None
+    write_default: str | None
+    const: str | None
+    function: ElementFunction | None
+    count: str | None
+    sequence: bool
+    # Precomputed for the inbound hot loop: 0-based indexes and a single-key path.
+    e0: int = 0
+    c0: int = 0
+    key: str | None = None
+
+
+@dataclass(slots=True)
+class Node:
+    """One compiled segment, loop or HL rule."""
+
+    kind: str  # "segment" | "loop" | "hl"
+    tag: str
+    name: str | None
+    when: tuple[tuple[int, int, frozenset[str]], ...]
+    write_when: tuple[tuple[int, int, str], ...]
+    elements: tuple[Element, ...]
+    ids: tuple[tuple[tuple[int, int], tuple[int, int], dict[str, Path], dict[Path, str]], ...]
+    path: Path | None
+    field: str | None
+    repeat: bool
+    inbound: bool
+    outbound: bool
+    require: Path | None = None
+    level: Level | None = None  # children of a loop or HL level
+    readers: tuple[Element, ...] = ()  # elements with a field, for the inbound walker
+    # (qualifier element, component, value element, component), 0-based, and qualifier → field
+    id_slots: tuple[tuple[int, int, int, int], ...] = ()
+    id_fields: dict[str, Path] = dataclasses.field(default_factory=dict)  # `field` is taken above
+    stop: frozenset[str] = frozenset()  # tags that end this loop (set by finish())
+    key: str | None = None  # the path when it is one dict key (the common case, taken fast)
+    id_keys: dict[str, str] | None = None  # id_fields when every path is one key
+    shape: tuple[int, ...] = ()  # outbound: components per element, so rows are preallocated
+    transparent: bool = False
+    sublevels: tuple[Node, ...] = ()
+
+    def matches(self, seg: Any) -> bool:
+        # A plain loop: this runs for every segment, and all() over a generator is slower.
+        for e, c, allowed in self.when:  # noqa: SIM110
+            if seg.get(e, c) not in allowed:
+                return False
+        return True
+
+
+@dataclass(slots=True)
+class Level:
+    """The rules at one nesting level, indexed by tag."""
+
+    nodes: tuple[Node, ...]
+    by_tag: dict[str, tuple[Node, ...]] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()  # every tag this level and its loops may hold
+    hierarchy: tuple[Node, ...] = ()
+
+
+def _element(key: str, rule: ElementRule, codes: dict[str, Codes]) -> Element:
+    e, c = parse_position(key)
+    if rule.codes is not None and rule.codes not in codes:
+        raise KeyError(f"unknown code list {rule.codes!r} (map has: {', '.join(sorted(codes))})")
+    return Element(
+        element=e,
+        component=c,
+        path=parse_path(rule.field) if rule.field else None,
+        text=rule.field or "",
+        transform=get_transform(rule.transform) if rule.transform else None,
+        codes=codes[rule.codes] if rule.codes else None,
+        default=rule.default,
+        write_default=rule.write_default if rule.write_default is not None else rule.default,
+        const=rule.const,
+        function=element_function(rule.function) if rule.function else None,
+        count=rule.count,
+        sequence=rule.sequence,
+        e0=e - 1,
+        c0=c - 1,
+        key=rule.field if rule.field and "." not in rule.field else None,
+    )
+
+
+def _node(rule: SegmentRule | LoopRule | HierarchyRule, codes: dict[str, Codes]) -> Node:
+    if isinstance(rule, HierarchyRule):
+        return Node(
+            kind="hl", tag="HL", name=None, when=((3, 1, frozenset([rule.hl])),),
+            write_when=((3, 1, rule.hl),), elements=(), ids=(),
+            path=parse_path(rule.field) if rule.field else None, field=rule.field,
+            repeat=rule.repeat, inbound=True, outbound=True,
+            level=compile_rules(rule.segments, codes), transparent=rule.transparent,
+            sublevels=tuple(_node(r, codes) for r in rule.levels),
+        )
+    when = tuple(
+        (*parse_position(k), frozenset([v] if isinstance(v, str) else v)) for k, v in rule.when.items()
+    )
+    write_when = tuple(
+        (*parse_position(k), v if isinstance(v, str) else v[0]) for k, v in rule.when.items()
+    )
+    ids: tuple[tuple[tuple[int, int], tuple[int, int], dict[str, Path], dict[Path, str]], ...] = ()
+    if rule.ids is not None:
+        by_q = {q: parse_path(f) for q, f in rule.ids.map.items()}
+        first: dict[Path, str] = {}
+        for q, p in by_q.items():
+            first.setdefault(p, q)
+        ids = tuple((qp, vp, by_q, first) for qp, vp in rule.ids.positions())
+    elements = tuple(_element(k, r, codes) for k, r in rule.elements.items())
+    positions = [(e, c) for e, c, _v in write_when] + [(el.element, el.component) for el in elements]
+    positions += [p for q, v, _m, _f in ids for p in (q, v)]
+    width = max((e for e, _c in positions), default=0)
+    shape = [1] * width
+    for e, c in positions:
+        shape[e - 1] = max(shape[e - 1], c)
+    return Node(
+        kind="loop" if isinstance(rule, LoopRule) else "segment",
+        tag=rule.loop if isinstance(rule, LoopRule) else rule.segment,
+        name=rule.name,
+        when=when,
+        write_when=write_when,
+        elements=elements,
+        ids=ids,
+        path=parse_path(rule.field) if rule.field else None,
+        field=rule.field,
+        repeat=rule.repeat,
+        inbound=rule.only != "outbound",
+        outbound=rule.only != "inbound",
+        require=parse_path(rule.require) if rule.require else None,
+        readers=tuple(el for el in elements if el.path is not None),
+        id_slots=tuple((q[0] - 1, q[1] - 1, v[0] - 1, v[1] - 1) for q, v, _m, _f in ids),
+        id_fields=ids[0][2] if ids else {},
+        key=rule.field if rule.field and "." not in rule.field else None,
+        shape=tuple(shape),
+        id_keys=({q: str(p[0]) for q, p in ids[0][2].items()}
+                 if ids and all(len(p) == 1 for p in ids[0][2].values()) else None),
+        level=compile_rules(rule.segments, codes) if isinstance(rule, LoopRule) else None,
+    )
+
+
+def compile_rules(rules: list[Any], codes: dict[str, Codes]) -> Level:
+    nodes = tuple(_node(r, codes) for r in rules)
+    by_tag: dict[str, list[Node]] = {}
+    tags: set[str] = set()
+    for n in nodes:
+        if n.kind == "hl":
+            tags |= _hl_tags(n)
+            continue
+        if n.inbound:
+            by_tag.setdefault(n.tag, []).append(n)
+        tags.add(n.tag)
+        if n.level is not None:
+            tags |= n.level.tags
+    return Level(
+        nodes=nodes,
+        by_tag={k: tuple(v) for k, v in by_tag.items()},
+        tags=frozenset(tags),
+        hierarchy=tuple(n for n in nodes if n.kind == "hl"),
+    )
+
+
+def finish(root: Level) -> Level:
+    """Give every loop the set of tags that end it: known to the map, not held by the loop."""
+
+    def walk(level: Level) -> None:
+        for n in level.nodes:
+            if n.level is not None:
+                if n.kind == "loop":
+                    n.stop = (root.tags - n.level.tags) | {n.tag}
+                walk(n.level)
+            for sub in n.sublevels:
+                if sub.level is not None:
+                    walk(sub.level)
+
+    walk(root)
+    return root
+
+
+def _hl_tags(node: Node) -> set[str]:
+    tags = {"HL"}
+    if node.level is not None:
+        tags |= node.level.tags
+    for sub in node.sublevels:
+        tags |= _hl_tags(sub)
+    return tags

@@ -1,0 +1,198 @@
+"""The few transforms a map cannot express, registered by name.
+
+Two kinds, both plain functions:
+
+* **document functions** ``(doc: dict) -> None`` run over the whole document dict, after
+  an inbound map has filled it (``inbound_functions``) or before an outbound map reads it
+  (``outbound_functions``) — e.g. derive an order's revision from its purpose;
+* **element functions** ``(obj: dict, doc: dict) -> str | None`` compute one outbound
+  element from the object being written — e.g. ITD01 from whether a discount is offered.
+
+Usage:
+    >>> from mappings.functions import document_function
+    >>> doc = {"purpose": "change"}
+    >>> document_function("order_revision")(doc)
+    >>> doc["revision"]
+    1
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+__all__ = [
+    "DocumentFunction",
+    "ElementFunction",
+    "document_function",
+    "element_function",
+    "register_document_function",
+    "register_element_function",
+]
+
+Doc = dict[str, Any]
+DocumentFunction = Callable[[Doc], None]
+ElementFunction = Callable[[Doc, Doc], "str | None"]
+
+_DOCUMENT: dict[str, DocumentFunction] = {}
+_ELEMENT: dict[str, ElementFunction] = {}
+
+
+def register_document_function(name: str) -> Callable[[DocumentFunction], DocumentFunction]:
+    def deco(fn: DocumentFunction) -> DocumentFunction:
+        _DOCUMENT[name] = fn
+        return fn
+
+    return deco
+
+
+def register_element_function(name: str) -> Callable[[ElementFunction], ElementFunction]:
+    def deco(fn: ElementFunction) -> ElementFunction:
+        _ELEMENT[name] = fn
+        return fn
+
+    return deco
+
+
+def document_function(name: str) -> DocumentFunction:
+    try:
+        return _DOCUMENT[name]
+    except KeyError:
+        raise KeyError(f"unknown document function {name!r} (known: {', '.join(sorted(_DOCUMENT))})") from None
+
+
+def element_function(name: str) -> ElementFunction:
+    try:
+        return _ELEMENT[name]
+    except KeyError:
+        raise KeyError(f"unknown element function {name!r} (known: {', '.join(sorted(_ELEMENT))})") from None
+
+
+@register_document_function("order_revision")
+def _order_revision(doc: Doc) -> None:
+    # The rule: an explicit revision number (X12 REF*PP, EDIFACT RFF+PP, 860 BCH05) wins;
+    # without one an original is revision 0 and a change or cancel is revision 1, so a
+    # change never collides with the original's idempotency key.
+    if doc.get("revision") is None:
+        doc["revision"] = 0 if doc.get("purpose", "new") == "new" else 1
+
+
+@register_document_function("change_purpose")
+def _change_purpose(doc: Doc) -> None:
+    # An 860 or ORDCHG is a change unless it says cancel; "new" would be a lie.
+    if doc.get("purpose") in (None, "new"):
+        doc["purpose"] = "change"
+
+
+@register_document_function("ack_line_status")
+def _ack_line_status(doc: Doc) -> None:
+    # An ORDRSP line without an action code says its verdict by quantities (ordered
+    # QTY+21 against confirmed QTY+113): none confirmed is a rejection, fewer a change.
+    for line in doc.get("lines") or []:
+        line.pop("_shortfall", None)  # QTY+83 restates ordered - confirmed; nothing to keep
+        ordered, confirmed = line.get("ordered_quantity"), line.get("quantity")
+        if confirmed is None:
+            line["quantity"] = confirmed = ordered
+        if line.get("status") is None and confirmed is not None:
+            if confirmed <= 0:
+                line["status"] = "rejected"
+            elif ordered is not None and confirmed < ordered:
+                line["status"] = "changed"
+            else:
+                line["status"] = "accepted"
+
+
+@register_document_function("ack_status")
+def _ack_status(doc: Doc) -> None:
+    if doc.get("status") is not None:
+        return
+    statuses = {line.get("status") for line in doc.get("lines") or []}
+    if statuses and statuses <= {"rejected"}:
+        doc["status"] = "rejected"
+    elif statuses <= {"accepted"}:
+        doc["status"] = "accepted"
+    else:
+        doc["status"] = "accepted_with_changes"
+
+
+@register_document_function("invoice_totals")
+def _invoice_totals(doc: Doc) -> None:
+    # X12 states only the grand total (TDS01); the parts are sums a reader can rely on.
+    totals = doc.setdefault("totals", {})
+    lines = doc.get("lines") or []
+    if totals.get("lines_amount") is None and lines:
+        # A line missing its quantity or price leaves the sum out: validation names the line.
+        with contextlib.suppress(KeyError, TypeError):
+            totals["lines_amount"] = sum(
+                (ln["amount"] if ln.get("amount") is not None else ln["quantity"] * ln["unit_price"]
+                 for ln in lines),
+                Decimal(0),
+            )
+    if totals.get("tax_amount") is None and doc.get("taxes"):
+        totals["tax_amount"] = sum((t.get("amount") or Decimal(0) for t in doc["taxes"]), Decimal(0))
+
+
+@register_element_function("itd_terms_type")
+def _itd_terms_type(obj: Doc, _doc: Doc) -> str | None:
+    # 08 "basic discount offered" when there is a discount, else 01 "basic".
+    return "08" if obj.get("discount_percent") else "01"
+
+
+@register_element_function("hl_structure")
+def _hl_structure(_obj: Doc, doc: Doc) -> str | None:
+    # BSN05 declares the levels used: 0001 S/O/P/I when any pack has an SSCC, else 0004 S/O/I.
+    packed = any(p.get("sscc") for o in doc.get("orders") or [] for p in o.get("packs") or [])
+    return "0001" if packed else "0004"
+
+
+@register_element_function("ack_type_edifact")
+def _ack_type_edifact(_obj: Doc, doc: Doc) -> str | None:
+    return {"accepted": "AP", "accepted_with_changes": "AC", "rejected": "RE"}.get(doc.get("status") or "")
+
+
+@register_document_function("omit_zero_revision")
+def _omit_zero_revision(doc: Doc) -> None:
+    # Revision 0 is the original: saying REF*PP*0 would only invite questions.
+    if not doc.get("revision"):
+        doc["revision"] = None
+
+
+@register_element_function("ack_date_qualifier")
+def _ack_date_qualifier(obj: Doc, _doc: Doc) -> str | None:
+    # ACK04 qualifies ACK05; with no scheduled date there is nothing to qualify.
+    return "067" if obj.get("scheduled_date") else None
+
+
+@register_document_function("ordchg_revision")
+def _ordchg_revision(doc: Doc) -> None:
+    # BGM 1004 of an ORDCHG is "<po>-<sequence>" (the request's own number); the order
+    # itself is named by RFF+ON. A number of another shape says nothing about revision.
+    number = doc.pop("_change_number", None)
+    po = doc.get("po_number")
+    if number and po and number.startswith(f"{po}-") and number[len(po) + 1:].isdigit():
+        doc.setdefault("revision", int(number[len(po) + 1:]))
+    elif number and not po:
+        doc["po_number"] = number
+
+
+@register_document_function("ordchg_number")
+def _ordchg_number(doc: Doc) -> None:
+    doc["_change_number"] = f"{doc.get('po_number')}-{doc.get('revision') or 1}"
+
+
+@register_document_function("ack_shortfall")
+def _ack_shortfall(doc: Doc) -> None:
+    # ORDRSP states what is not confirmed as QTY+83 (backorder quantity) beside QTY+113.
+    for line in doc.get("lines") or []:
+        ordered, confirmed = line.get("ordered_quantity"), line.get("quantity")
+        if ordered is not None and confirmed is not None and confirmed < ordered:
+            line["_shortfall"] = ordered - confirmed
+
+
+@register_element_function("first_po_number")
+def _first_po_number(_obj: Doc, doc: Doc) -> str | None:
+    # A DESADV line's RFF+ON names the order it ships against; a message carries one order.
+    orders = doc.get("orders") or []
+    return orders[0].get("po_number") if orders else None
