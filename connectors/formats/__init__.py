@@ -1,0 +1,56 @@
+"""Format codecs: bytes from a partner ⇄ envelopes of segments (X12, UN/EDIFACT).
+
+Usage:
+    from connectors.formats import read_any, sniff
+    if sniff(payload) is not None:
+        for interchange in read_any(payload, partner="acme"):
+            ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from canonical.errors import ParseError
+from connectors.formats import edifact, x12
+from connectors.formats.model import Delimiters, Group, Interchange, Transaction
+from connectors.formats.segments import Segment
+
+__all__ = ["Delimiters", "Group", "Interchange", "Segment", "Transaction", "read_any", "sniff"]
+
+_BOM = b"\xef\xbb\xbf"
+_LEAD = b" \t\r\n\x00"
+
+
+def sniff(data: bytes) -> Literal["x12", "edifact"] | None:
+    """Which EDI standard ``data`` is, from its first segment tag (after BOM/whitespace).
+
+    Usage:
+        sniff(b"ISA*00*...")  # "x12"
+    """
+    head = data[:4096]
+    if head.startswith(_BOM):
+        head = head[len(_BOM):]
+    head = head.lstrip(_LEAD)
+    if head[:3] == b"ISA" and len(head) > 3 and not head[3:4].isalnum():
+        return "x12"
+    if head[:3] == b"UNA" or (head[:3] == b"UNB" and len(head) > 3 and not head[3:4].isalnum()):
+        return "edifact"
+    return None
+
+
+def read_any(data: bytes, *, partner: str | None = None) -> Iterator[Interchange]:
+    """The interchanges in ``data``, X12 or EDIFACT as sniffed.
+
+    Usage:
+        interchanges = list(read_any(payload, partner="acme"))
+    """
+    kind = sniff(data)
+    if kind == "x12":
+        return x12.read(data, partner=partner)
+    if kind == "edifact":
+        return edifact.read(data, partner=partner)
+    who = f"partner {partner}: " if partner else ""
+    raise ParseError(f"{who}not an X12 or EDIFACT interchange at byte offset 0: starts with "
+                     f"{data[:16]!r}", partner=partner, details={"offset": 0})

@@ -1,0 +1,188 @@
+"""Syntax validation of X12 sets and EDIFACT messages against the data dictionaries.
+
+Each segment is placed in the set's structure (loops by their trigger segment), so a
+missing mandatory segment, a segment out of place, one foreign to the set and one used
+too often are reported; each element is checked for presence, length, type, date/time
+and code list. Findings carry the standard's codes (``x12.ak3.*`` / ``x12.ak4.*`` or
+``edifact.0085.*``) and the segment position, segment id, element and component.
+
+Usage:
+    validate_interchange(interchange, partner="acme")  # appends to tx.findings
+    findings = validate_transaction(tx, standard="x12")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+from canonical.errors import Finding
+from connectors.formats import edifact_dictionary, x12_dictionary
+from connectors.formats._findings import finding
+from connectors.formats.dictionary import Loop, MessageDef, Use
+from connectors.formats.model import Interchange, Transaction
+from connectors.formats.segments import Segment
+from connectors.formats.validator_elements import check_elements
+
+__all__ = ["validate_interchange", "validate_transaction"]
+
+Standard = Literal["x12", "edifact"]
+_Report = Callable[[str, str, str, int], None]  # (kind, message, segment id, position)
+
+# Segment-level codes: X12 AK304 / IK304 and the EDIFACT 0085 a CONTRL UCS carries.
+_SEGMENT_CODES = {
+    "x12": {"unrecognized": "x12.ak3.1", "unexpected": "x12.ak3.2", "missing": "x12.ak3.3",
+            "loop": "x12.ak3.4", "too_many": "x12.ak3.5", "foreign": "x12.ak3.7"},
+    "edifact": {"unrecognized": "edifact.0085.15", "unexpected": "edifact.0085.15",
+                "missing": "edifact.0085.13", "loop": "edifact.0085.36",
+                "too_many": "edifact.0085.35", "foreign": "edifact.0085.15"},
+}
+
+
+class _Shape:
+    """Lookup tables for one list of children: where each tag may be placed, what is required."""
+
+    __slots__ = ("children", "required", "where")
+
+    def __init__(self, children: tuple[Use | Loop, ...]) -> None:
+        self.children = children
+        where: dict[str, list[int]] = {}
+        for j, node in enumerate(children):
+            where.setdefault(node.tag if isinstance(node, Use) else node.trigger, []).append(j)
+        self.where = {tag: tuple(js) for tag, js in where.items()}
+        self.required = tuple(j for j, node in enumerate(children) if node.required)
+
+
+_SHAPES: dict[int, _Shape] = {}
+
+
+def _shape(children: tuple[Use | Loop, ...]) -> _Shape:
+    shape = _SHAPES.get(id(children))
+    if shape is None or shape.children is not children:
+        shape = _SHAPES[id(children)] = _Shape(children)
+    return shape
+
+
+class _Level:
+    __slots__ = ("counts", "index", "shape")
+
+    def __init__(self, children: tuple[Use | Loop, ...]) -> None:
+        self.shape = _shape(children)
+        self.index = 0
+        self.counts = [0] * len(children)
+
+
+def validate_transaction(
+    tx: Transaction, *, standard: Standard, partner: str | None = None,
+    interchange: str | None = None,
+) -> list[Finding]:
+    """The syntax findings for one set/message (envelope findings are the reader's)."""
+    x12 = standard == "x12"
+    dictionary = x12_dictionary if x12 else edifact_dictionary
+    envelope = f"ST {tx.set_id} {tx.control_number}" if x12 else (
+        f"UNH {tx.control_number} {tx.set_id}")
+    codes = _SEGMENT_CODES[standard]
+    out: list[Finding] = []
+
+    def report(code: str, message: str, seg_id: str, position: int) -> None:
+        out.append(finding(codes[code], message, partner=partner, interchange=interchange,
+                           envelope=envelope, segment_id=seg_id, segment_position=position))
+
+    spec: MessageDef | None = dictionary.SETS.get(tx.set_id)
+    if spec is None:
+        code = "x12.ak5.1" if x12 else "edifact.0085.14"
+        out.append(finding(code, f"{tx.set_id} is not a supported {'set' if x12 else 'message'}",
+                           partner=partner, interchange=interchange, envelope=envelope))
+        return out
+    strict = x12 or (tx.version or "") in edifact_dictionary.STRICT_VERSIONS
+    levels = [_Level(spec.children)]
+    for seg in tx.segments:
+        placed = _place(levels, seg, report)
+        if not placed:
+            if seg.tag not in spec.tags and not strict:
+                continue  # a later directory's optional segment: not an error
+            if seg.tag in spec.tags:
+                report("unexpected", f"{seg.tag} is out of place", seg.tag, seg.position)
+            elif seg.tag in dictionary.TAGS:
+                report("foreign", f"{seg.tag} is not defined in {tx.set_id}", seg.tag,
+                       seg.position)
+            else:
+                report("unrecognized", f"unknown segment {seg.tag}", seg.tag, seg.position)
+        rule = dictionary.SEGMENTS.get(seg.tag)
+        if rule is not None:
+            out.extend(check_elements(seg, rule, dictionary.CODES, x12=x12,
+                                      partner=partner, interchange=interchange,
+                                      envelope=envelope))
+    end = tx.segments[-1].position if tx.segments else 0
+    while levels:
+        _close(levels.pop(), report, end)
+    return out
+
+
+def _place(levels: list[_Level], seg: Segment, report: _Report) -> bool:
+    tag = seg.tag
+    for depth in range(len(levels) - 1, -1, -1):
+        level = levels[depth]
+        candidates = level.shape.where.get(tag)
+        if candidates is None:
+            continue
+        # Inside a loop the trigger never repeats: a second one starts the next instance.
+        lowest = level.index if level.index or not depth else 1
+        for j in candidates:
+            if j >= lowest:
+                break
+        else:
+            continue
+        while len(levels) > depth + 1:
+            _close(levels.pop(), report, seg.position)
+        _missing(level, _first_open(level), j, report, seg.position)
+        level.index = j
+        level.counts[j] += 1
+        node = level.shape.children[j]
+        if level.counts[j] > node.max_use:
+            kind = "too_many" if isinstance(node, Use) else "loop"
+            report(kind, f"{tag} used more than {node.max_use} times", tag, seg.position)
+        while isinstance(node, Loop):
+            inner = _Level(node.children)
+            inner.counts[0] = 1
+            levels.append(inner)
+            node = node.children[0]
+        return True
+    return False
+
+
+def _first_open(level: _Level) -> int:
+    return level.index if level.counts[level.index] == 0 else level.index + 1
+
+
+def _close(level: _Level, report: _Report, position: int) -> None:
+    _missing(level, _first_open(level), len(level.counts), report, position)
+
+
+def _missing(level: _Level, start: int, stop: int, report: _Report, position: int) -> None:
+    """Report each mandatory child in [start, stop) that did not occur."""
+    for k in level.shape.required:
+        if start <= k < stop and level.counts[k] == 0:
+            node = level.shape.children[k]
+            tag = node.tag if isinstance(node, Use) else node.trigger
+            report("missing", f"mandatory {tag} missing", tag, position)
+
+
+def validate_interchange(ic: Interchange, *, partner: str | None = None) -> Interchange:
+    """Append every set's syntax findings to its ``findings``; returns ``ic``.
+
+    Usage:
+        for ic in x12.read(payload):
+            validate_interchange(ic)
+    """
+    where = f"{'ISA' if ic.standard == 'x12' else 'UNB'} {ic.control_number}"
+    for tx in ic.transactions():
+        tx.findings.extend(validate_transaction(tx, standard=ic.standard, partner=partner,
+                                                interchange=where))
+    for seg in ic.service_segments:
+        rule = x12_dictionary.SEGMENTS.get(seg.tag)
+        if rule is not None:
+            ic.findings.extend(check_elements(seg, rule, x12_dictionary.CODES, x12=True,
+                                              partner=partner, interchange=where,
+                                              envelope=None))
+    return ic
