@@ -1,0 +1,112 @@
+"""Inbound documents over HTTP: raw first, then the outcome (or 202 while it is underway)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from connectors.base import Receipt
+from hub.api.deps import HubDep, Ingestor, Viewer
+from hub.api.problems import Problem, problem_response
+from hub.inbox import PayloadTooLarge
+from hub.receipts import ReceiptState, receipt_state
+
+__all__ = ["read_limited", "router"]
+
+router = APIRouter(tags=["inbound"])
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "Payload too large", f"{declared} bytes is over the limit of {limit} bytes "
+                      "(CROSSDOCK_MAX_BODY_BYTES)", limit=limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Problem(413, "Payload too large", f"body is over the limit of {limit} bytes "
+                          "(CROSSDOCK_MAX_BODY_BYTES)", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def outcome_response(state: ReceiptState, *, hub_base: str = "") -> Response:
+    """The answer a sender gets for a receipt, whatever became of it."""
+    body: dict[str, Any] = state.as_dict()
+    status = state.status
+    if status == "processed":
+        headers = {"Location": f"/api/v1/documents/{state.document_id}"} if state.document_id else None
+        return JSONResponse(body, status_code=201, headers=headers)
+    if status == "duplicate":
+        return JSONResponse(body, status_code=200)
+    if status == "failed":
+        outcome = state.outcome
+        code = str(outcome.get("code") or "error")
+        details = outcome.get("details") or {}
+        http = 400 if code.startswith("parse.") else 422
+        return problem_response(
+            http, "Document rejected", str(outcome.get("error")), type_=code.replace(".", "-"),
+            receipt_id=state.receipt_id, dead_letter_id=outcome.get("dead_letter_id"),
+            stage=outcome.get("stage"), code=code, partner=state.partner_id,
+            findings=details.get("findings"),
+        )
+    return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/receipts/{state.receipt_id}"})
+
+
+@router.post(
+    "/api/v1/inbound/{partner_id}/{document_type}",
+    summary="Send a document (JSON) from a partner",
+    responses={201: {"description": "Processed: a new document"},
+               200: {"description": "Already seen: the first document's id is returned"},
+               202: {"description": "Stored; still being processed (poll the Location)"},
+               400: {"description": "Malformed: stored and parked as a dead letter"},
+               413: {"description": "Over the size limit: not stored"},
+               422: {"description": "Invalid: stored and parked as a dead letter"}},
+)
+async def post_inbound(partner_id: str, document_type: str, request: Request, principal: Ingestor,
+                       hub: HubDep, prefer: str | None = Header(None),
+                       x_correlation_id: str | None = Header(None)) -> Response:
+    """Store the raw body first, then answer with the outcome.
+
+    Waits up to ``CROSSDOCK_INBOUND_WAIT_SECONDS`` for processing; send ``Prefer: respond-async``
+    to get 202 at once.
+    """
+    if principal.partner_id and principal.partner_id != partner_id:
+        raise Problem(403, "Forbidden", f"key {principal.name!r} may only send for partner {principal.partner_id!r}")
+    body = await read_limited(request, hub.settings.max_body_bytes)
+    receipt = Receipt(
+        partner_id=partner_id, channel="http", document_type=document_type,
+        content_type=request.headers.get("content-type"),
+        correlation_id=x_correlation_id or uuid.uuid4().hex,
+        meta={"api_key": principal.name, "remote": request.client.host if request.client else None},
+    )
+    try:
+        stored = await run_in_threadpool(hub.inbox.store, receipt, body)
+    except PayloadTooLarge as exc:
+        raise Problem(413, "Payload too large", str(exc)) from None
+    hub.metrics.received.labels("http", "duplicate" if stored.already_seen else "stored").inc()
+    wait = 0.0 if prefer and "respond-async" in prefer.lower() else hub.settings.inbound_wait_seconds
+
+    def poll() -> ReceiptState | None:
+        with hub.db.reader() as s:
+            return receipt_state(s, stored.receipt_id)
+
+    state = await hub.notifier.wait(stored.receipt_id, wait, poll) if wait else await run_in_threadpool(poll)
+    assert state is not None
+    response = outcome_response(state)
+    response.headers["X-Correlation-ID"] = receipt.correlation_id or ""
+    return response
+
+
+@router.get("/api/v1/receipts/{receipt_id}", summary="What became of a receipt")
+def get_receipt(receipt_id: int, _: Viewer, hub: HubDep) -> Response:
+    with hub.db.reader() as s:
+        state = receipt_state(s, receipt_id)
+    if state is None:
+        raise Problem(404, "Not found", f"no receipt {receipt_id}")
+    return JSONResponse(state.as_dict())

@@ -1,0 +1,111 @@
+"""Receiving EDI: who sent it (from the envelope), raw first, and replays refused at the door.
+
+``EdiInbox`` wraps the hub's inbox for the EDI doors (``POST /as2``, ``POST
+/api/v1/inbound/edi``): it reads the first envelope's sender and recipient ids to find the
+partner profile (``edi.interchange_id`` + ``edi.our_interchange_id``), stores the raw
+bytes under that partner, and — when the very same bytes arrived before, which the inbox
+archives without processing — refuses each interchange in them (TA1 025 / CONTRL 26).
+
+Usage:
+    inbox = EdiInbox(hub.db, hub.inbox, blobs=hub.blobs)
+    stored = inbox.store(Receipt(partner_id="?", channel="http"), payload)
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from canonical.errors import CrossdockError
+from connectors.base import Receipt, StoredReceipt
+from connectors.formats import read_any, sniff
+from connectors.formats.model import Interchange
+from connectors.transports.as2.config import AS2PartnerConfig
+from hub.edi.acks import refuse_replay
+from hub.edi.profile import edi_profile
+from hub.inbox import BlobStore, DatabaseInbox
+from hub.storage.db import Database
+from hub.storage.edi_tables import EdiReceived
+from hub.storage.tables import InboxEntry, Partner
+
+__all__ = ["EdiInbox", "as2_partner", "envelope_of", "partner_for_envelope"]
+
+
+def envelope_of(raw: bytes) -> Interchange | None:
+    """The first interchange in ``raw`` (None when it is not X12/EDIFACT or unreadable)."""
+    if sniff(raw) is None:
+        return None
+    try:
+        return next(iter(read_any(raw)), None)
+    except CrossdockError:
+        return None
+
+
+def _profiles(db: Database) -> list[dict[str, Any]]:
+    with db.reader() as s:
+        return [{**row.profile, "id": row.id} for row in s.scalars(select(Partner).where(Partner.active))]
+
+
+def partner_for_envelope(db: Database, sender: str, receiver: str) -> str | None:
+    """The partner whose profile names ``sender`` (and, preferably, ``receiver`` as us)."""
+    sender, receiver = sender.strip(), receiver.strip()
+    fallback = None
+    for profile in _profiles(db):
+        edi = edi_profile(profile)
+        if edi is None or edi.interchange_id != sender:
+            continue
+        if edi.our_interchange_id == receiver:
+            return str(profile["id"])
+        fallback = fallback or str(profile["id"])
+    return fallback
+
+
+def as2_partner(db: Database, as2_id: str) -> AS2PartnerConfig | None:
+    """The AS2 configuration of the partner whose ``as2.as2_id`` is ``as2_id``."""
+    for profile in _profiles(db):
+        raw = profile.get("as2")
+        if raw and raw.get("as2_id") == as2_id:
+            return AS2PartnerConfig.model_validate(raw)
+    return None
+
+
+class EdiInbox:
+    """An ``Inbox`` for EDI doors (see the module docstring)."""
+
+    def __init__(self, db: Database, inbox: DatabaseInbox, *, blobs: BlobStore) -> None:
+        self.db = db
+        self.inbox = inbox
+        self.blobs = blobs
+
+    def store(self, receipt: Receipt, body: bytes | IO[bytes]) -> StoredReceipt:
+        raw = body if isinstance(body, bytes) else body.read()
+        ic = envelope_of(raw)
+        if ic is not None:
+            found = partner_for_envelope(self.db, ic.sender_id, ic.receiver_id)
+            if found is not None:
+                receipt.meta.setdefault("transport_partner", receipt.partner_id)
+                receipt.partner_id = found
+        stored = self.inbox.store(receipt, raw)
+        if stored.already_seen:
+            self._refuse(receipt.partner_id, raw, stored.receipt_id)
+        return stored
+
+    def _refuse(self, partner_id: str, raw: bytes, inbox_id: int) -> None:
+        with self.db.session() as s:
+            row = s.get(Partner, partner_id)
+            if row is None or edi_profile(row.profile) is None:
+                return
+            try:
+                interchanges = list(read_any(raw, partner=partner_id))
+            except CrossdockError:
+                return
+            for ic in interchanges:
+                s.add(EdiReceived(inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard,
+                                  interchange_control=ic.control_number.strip(), status="duplicate", findings=[],
+                                  notes=[{"rule": "replayed-interchange", "message": "the same bytes arrived "
+                                          "again: archived, refused, not processed"}]))
+                refuse_replay(s, partner_id, ic, inbox_id=inbox_id)
+            entry = s.get(InboxEntry, inbox_id)
+            if entry is not None:
+                entry.outcome = {**(entry.outcome or {}), "edi": {"replays": [ic.control_number for ic in interchanges]}}

@@ -1,0 +1,215 @@
+"""Record an EDI payload's outcome in the job's own transaction (called by the processor).
+
+For each interchange: remember its control number (a second use is a replay: refused with
+TA1 025 / CONTRL 26, archived, nothing processed), queue the acknowledgments it is owed,
+and file each set: accepted (linked to its document and, for a supplier's reply, to the PO
+Crossdock sent), rejected (one dead letter per payload naming every rejected set with its
+segment-level findings) or an acknowledgment (matched to what Crossdock sent). Business
+differences become notes and cases; a customer's new order is answered when the profile
+says so (``auto_respond``). Runs once per payload: a retried job finds its rows and stops.
+
+Usage:
+    record_edi(session, job_id=3, inbox_id=7, outcome=outcome, dead_lettered=False)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from canonical.documents import CanonicalDocument, PurchaseOrder, ShipNotice
+from canonical.errors import Finding
+from canonical.registry import model_for
+from hub.edi.acks import answer_interchange, match_ack, refuse_replay
+from hub.edi.business import reply_differences
+from hub.edi.decode import EdiBatch, SetResult
+from hub.edi.outbound import queue_document
+from hub.edi.profile import EdiProfile, edi_profile
+from hub.edi.responses import answers_for
+from hub.storage.edi_tables import EdiOutbound, EdiReceived, EdiSeen
+from hub.storage.tables import Case, DeadLetter, Document, InboxEntry, utcnow
+from pipelines.runner import Outcome
+
+__all__ = ["record_edi"]
+
+_REPLIES = ("order_acknowledgment", "ship_notice", "invoice")
+
+
+def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcome, dead_lettered: bool) -> None:
+    """See the module docstring."""
+    message = outcome.message
+    batch = message.data
+    if not isinstance(batch, EdiBatch):
+        return
+    if inbox_id is not None and s.scalar(select(EdiReceived.id).where(EdiReceived.inbox_id == inbox_id).limit(1)):
+        return
+    partner = message.partner or {}
+    partner_id = message.partner_id
+    edi = edi_profile(partner)
+    summary: dict[str, Any] = {"interchanges": [], "replays": [], "acks_sent": [], "matched": [], "cases": []}
+    for index, ic in enumerate(batch.interchanges):
+        control = ic.control_number.strip()
+        replay = index in batch.replays or not _first_time(s, partner_id, ic.sender_id.strip(), control, inbox_id)
+        if replay:
+            batch.replays.add(index)
+            s.add(EdiReceived(inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard,
+                              interchange_control=control, status="duplicate", findings=[], notes=[
+                                  {"rule": "replayed-interchange",
+                                   "message": f"interchange control number {control} was used before"}]))
+            refusal = refuse_replay(s, partner_id, ic, inbox_id=inbox_id)
+            summary["replays"].append(control)
+            summary["acks_sent"].append(refusal.set_id)
+            continue
+        summary["interchanges"].append(control)
+        summary["acks_sent"] += [r.set_id for r in answer_interchange(s, partner_id, edi, ic, inbox_id=inbox_id)]
+    for index, ack in batch.acks:
+        if index not in batch.replays:
+            summary["matched"] += match_ack(s, partner_id, ack)
+    rejected: list[tuple[SetResult, EdiReceived]] = []
+    for result in batch.sets:
+        if result.interchange in batch.replays:
+            continue
+        row = _file_set(s, result, batch, partner_id, inbox_id, message.existing_ids)
+        if result.status == "rejected":
+            rejected.append((result, row))
+        elif result.document is not None and not dead_lettered:
+            row.notes = _business(s, result.document, row, partner, edi, message.existing_ids)
+            for note in row.notes:
+                summary["cases"].append(_open_case(s, note, partner_id, inbox_id, job_id, row.document_id))
+    if rejected and not dead_lettered:
+        _dead_letter(s, rejected, partner_id, inbox_id, job_id)
+    _update_inbox(s, inbox_id, batch, summary, outcome.ok)
+
+
+def _first_time(s: Session, partner_id: str, sender: str, control: str, inbox_id: int | None) -> bool:
+    try:
+        with s.begin_nested():
+            s.add(EdiSeen(partner_id=partner_id, sender_id=sender, control_number=control, inbox_id=inbox_id))
+            s.flush()
+        return True
+    except IntegrityError:
+        return False
+
+
+def _po_number(doc: CanonicalDocument | None) -> str | None:
+    if isinstance(doc, ShipNotice):
+        return doc.orders[0].po_number
+    value = getattr(doc, "po_number", None)
+    return str(value) if value else None
+
+
+def _file_set(s: Session, r: SetResult, batch: EdiBatch, partner_id: str, inbox_id: int | None,
+              existing: dict[str, int]) -> EdiReceived:
+    ic = batch.interchanges[r.interchange]
+    doc = r.document
+    doc_id = None
+    if doc is not None:
+        doc_id = existing.get(doc.idempotency_key) or s.scalar(
+            select(Document.id).where(Document.idempotency_key == doc.idempotency_key))
+    row = EdiReceived(
+        inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard,
+        interchange_control=ic.control_number.strip(), group_control=r.group.control_number if r.group else None,
+        set_id=r.transaction.set_id, control_number=r.transaction.control_number, status=r.status,
+        document_id=doc_id, document_type=doc.document_type if doc else None, po_number=_po_number(doc),
+        canonical=doc.model_dump(mode="json") if doc is not None else None, findings=[_finding(f) for f in r.findings], notes=[])
+    s.add(row)
+    s.flush()
+    return row
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {"path": f.path, "message": f.message, "code": f.code, "segment_id": f.segment_id,
+            "segment_position": f.segment_position, "element_position": f.element_position,
+            "component_position": f.component_position, "value": f.value}
+
+
+def _business(s: Session, doc: CanonicalDocument, row: EdiReceived, partner: dict[str, Any],
+              edi: EdiProfile | None, existing: dict[str, int]) -> list[dict[str, Any]]:
+    partner_id = str(partner.get("id"))
+    if doc.document_type in _REPLIES and row.po_number:
+        po_row = s.scalar(select(EdiOutbound).where(
+            EdiOutbound.partner_id == partner_id, EdiOutbound.po_number == row.po_number,
+            EdiOutbound.document_type == "purchase_order").order_by(EdiOutbound.id.desc()).limit(1))
+        if po_row is None or po_row.canonical is None:
+            return []
+        row.outbound_id = po_row.id
+        earlier = [model_for(str(r.document_type)).model_validate(r.canonical) for r in s.scalars(
+            select(EdiReceived).where(
+                EdiReceived.partner_id == partner_id, EdiReceived.po_number == row.po_number,
+                EdiReceived.status == "accepted", EdiReceived.id != row.id, EdiReceived.canonical.is_not(None))
+            .order_by(EdiReceived.id))]
+        po = PurchaseOrder.model_validate(po_row.canonical)
+        return reply_differences(po, doc, earlier)
+    if not isinstance(doc, PurchaseOrder):
+        return []
+    if doc.idempotency_key in existing:
+        return [{"rule": "duplicate-order", "line": None, "message": f"order {doc.po_number} (revision "
+                 f"{doc.revision}) arrived again in interchange {row.interchange_control}; not processed twice"}]
+    confirmed = s.scalar(select(EdiOutbound.id).where(
+        EdiOutbound.partner_id == partner_id, EdiOutbound.po_number == doc.po_number,
+        EdiOutbound.document_type == "order_acknowledgment").limit(1))
+    if doc.purpose.value != "new":
+        if confirmed is not None:
+            return [{"rule": "change-after-confirm", "line": None, "message": f"order {doc.po_number} was "
+                     f"changed ({doc.purpose.value}, revision {doc.revision}) after Crossdock confirmed it"}]
+        return []
+    if edi is not None and edi.auto_respond and confirmed is None:
+        for answer in answers_for(doc, list(edi.auto_respond), on=utcnow().date(),
+                                  seller_id=edi.our_interchange_id):
+            queue_document(s, partner, answer)
+    return []
+
+
+
+def _open_case(s: Session, note: dict[str, Any], partner_id: str, inbox_id: int | None, job_id: int,
+               document_id: int | None) -> int:
+    case = Case(type=f"edi.{note['rule']}", severity="medium", partner_id=partner_id, inbox_id=inbox_id,
+                document_id=document_id, job_id=job_id, summary=note["message"], details={"note": note})
+    s.add(case)
+    s.flush()
+    return case.id
+
+
+def _dead_letter(s: Session, rejected: list[tuple[SetResult, EdiReceived]], partner_id: str,
+                 inbox_id: int | None, job_id: int) -> None:
+    if s.scalar(select(DeadLetter.id).where(DeadLetter.job_id == job_id)) is not None:
+        return
+    sets = [{"set_id": r.transaction.set_id, "control_number": r.transaction.control_number, "error": r.error,
+             "findings": row.findings} for r, row in rejected]
+    first = rejected[0][0]
+    where = next((f for f in first.findings if f.segment_id), first.findings[0] if first.findings else None)
+    text = first.error or "rejected"
+    if where is not None and where.segment_id:
+        element = f", element {where.element_position:02d}" if where.element_position else ""
+        text = f"{text} ({where.segment_id} at segment {where.segment_position}{element}: {where.message})"
+    if len(rejected) > 1:
+        text += f"; {len(rejected) - 1} more set(s) rejected"
+    dl = DeadLetter(job_id=job_id, inbox_id=inbox_id, partner_id=partner_id, document_type=None, stage="decode",
+                    error_code="edi.set_rejected", error=text[:4000],
+                    details={"reason": "rejected in our acknowledgment", "sets": sets,
+                             "findings": [f for _, row in rejected for f in row.findings]})
+    s.add(dl)
+    s.flush()
+    for _, row in rejected:
+        row.dead_letter_id = dl.id
+
+
+def _update_inbox(s: Session, inbox_id: int | None, batch: EdiBatch, summary: dict[str, Any], ok: bool) -> None:
+    if inbox_id is None:
+        return
+    entry = s.get(InboxEntry, inbox_id)
+    if entry is None:
+        return
+    values: dict[str, Any] = {"outcome": {**(entry.outcome or {}), "edi": summary}}
+    if ok:
+        accepted = [r for r in batch.sets if r.status in ("accepted", "ack") and r.interchange not in batch.replays]
+        if batch.replays and len(batch.replays) == len(batch.interchanges):
+            values["status"] = "duplicate"
+        elif batch.rejected() and not accepted:
+            values["status"] = "failed"
+        elif accepted and entry.status == "duplicate" and not any(r.document for r in accepted):
+            values["status"] = "processed"
+    s.execute(update(InboxEntry).where(InboxEntry.id == inbox_id).values(**values))

@@ -1,0 +1,124 @@
+"""Deliver queued outbound interchanges, oldest first, one partner's in order.
+
+Transports by profile (``edi.transport``): ``as2`` POSTs with ``send_as2`` and keeps the
+MDN's disposition; ``directory`` writes ``<partner>-<set>-<control>.edi`` atomically into
+``edi.outbound_dir``; ``mailbox`` marks the row sent for the partner to collect
+(``GET /api/v1/edi/outbound/{id}/raw``). A failure is retried with the hub's retry policy
+(backoff with jitter, Retry-After honoured); a partner's later interchanges wait behind
+its failed one, so they never overtake it. When the policy gives up the row is ``failed``; a
+negative MDN (delivered, not processed by the partner) makes it ``refused`` without resending.
+
+Usage:
+    sender = EdiSender(db, policy=policy)
+    hub.scheduler.every(1.0, "edi-send", sender.poll)
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from connectors.transports.as2 import AS2PartnerConfig, send_as2
+from hub.edi.profile import EdiProfile, edi_profile
+from hub.partners import partner_dict
+from hub.storage.db import Database
+from hub.storage.edi_tables import EdiOutbound
+from hub.storage.tables import utcnow
+from pipelines.classify import Action, classify
+from pipelines.retry import RetryPolicy
+
+__all__ = ["EdiSender"]
+
+log = structlog.get_logger("crossdock.edi.sender")
+_CONTENT_TYPE = {"x12": "application/edi-x12", "edifact": "application/edifact"}
+
+
+class EdiSender:
+    """See the module docstring."""
+
+    def __init__(self, db: Database, *, policy: RetryPolicy, batch: int = 50) -> None:
+        self.db = db
+        self.policy = policy
+        self.batch = batch
+
+    def poll(self) -> int:
+        """Send what is due; returns how many were sent."""
+        with self.db.reader() as s:
+            due = [(r.id, r.partner_id) for r in s.scalars(
+                select(EdiOutbound).where(EdiOutbound.status == "queued", EdiOutbound.next_attempt_at <= utcnow())
+                .order_by(EdiOutbound.id).limit(self.batch))]
+            waiting = {p for p in s.scalars(select(EdiOutbound.partner_id).where(
+                EdiOutbound.status == "queued", EdiOutbound.next_attempt_at > utcnow()))}
+        sent = 0
+        blocked: set[str] = set(waiting)
+        for row_id, partner_id in due:
+            if partner_id in blocked:
+                continue
+            if not self._send(row_id, partner_id):
+                blocked.add(partner_id)
+            else:
+                sent += 1
+        return sent
+
+    def _send(self, row_id: int, partner_id: str) -> bool:
+        with self.db.reader() as s:
+            row = s.get(EdiOutbound, row_id)
+            profile = partner_dict(s, partner_id)
+            if row is None or row.status != "queued":
+                return True
+            raw, name = bytes(row.raw), f"{partner_id}-{row.set_id}-{row.interchange_control}.edi"
+            standard, attempts, created = row.standard, row.attempts, row.created_at
+        try:
+            receipt = self._transport(profile or {}, raw, name, standard)
+        except Exception as error:  # classified once: retry with the policy, or stop
+            retry = classify(error).action is Action.RETRY
+            delay = self.policy.next_delay(attempt=attempts + 1, elapsed=(utcnow() - created).total_seconds(),
+                                           error=error) if retry else None
+            with self.db.session() as s:
+                row = s.get(EdiOutbound, row_id)
+                assert row is not None
+                row.attempts = attempts + 1
+                row.last_error = str(error)[:2000]
+                if getattr(error, "code", "") == "as2.mdn_negative":
+                    # Delivered, and the partner's MDN says it could not process it: not resent.
+                    row.status, row.receipt, row.sent_at = "refused", str(error)[:2000], utcnow()
+                elif delay is None:
+                    row.status = "failed"
+                else:
+                    row.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            log.warning("edi.send_failed", partner=partner_id, outbound_id=row_id, error=str(error), retry_in=delay)
+            return getattr(error, "code", "") == "as2.mdn_negative"
+        edi = edi_profile(profile)
+        with self.db.session() as s:
+            row = s.get(EdiOutbound, row_id)
+            assert row is not None
+            row.status, row.receipt, row.sent_at, row.attempts = "sent", receipt, utcnow(), attempts + 1
+            row.last_error = None
+            if row.ack_status == "pending" and edi is not None:
+                row.ack_due_at = utcnow() + timedelta(seconds=edi.ack_expected_within_seconds)
+        log.info("edi.sent", partner=partner_id, outbound_id=row_id, set_id=name, receipt=receipt)
+        return True
+
+    def _transport(self, profile: dict[str, Any], raw: bytes, name: str, standard: str) -> str:
+        edi: EdiProfile | None = edi_profile(profile)
+        transport = edi.transport if edi else "mailbox"
+        if transport == "as2":
+            config = AS2PartnerConfig.model_validate(profile.get("as2") or {})
+            result = send_as2(raw, config=config, filename=name, content_type=_CONTENT_TYPE[standard])
+            return f"MDN {result.mdn.disposition}" if result.mdn is not None else f"HTTP {result.status_code}"
+        if transport == "directory":
+            assert edi is not None and edi.outbound_dir
+            folder = Path(edi.outbound_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=folder)
+            with os.fdopen(fd, "wb") as out:
+                out.write(raw)
+            os.replace(tmp, folder / name)
+            return f"file {folder / name}"
+        return "mailbox"

@@ -1,0 +1,14 @@
+"""ERP write-back: the ``sap_s4`` destination that the outbox relays accepted orders to.
+
+Usage:
+    >>> from hub.erp import ErpTarget
+    >>> ErpTarget.model_validate({"connection": {"base_url": "http://127.0.0.1:8000", "auth": "none"},
+    ...                           "sold_to": "1000001"}).sold_to
+    '1000001'
+"""
+
+from __future__ import annotations
+
+from hub.erp.destination import ErpTarget, deliver_to_erp, gateway_for, line_materials
+
+__all__ = ["ErpTarget", "deliver_to_erp", "gateway_for", "line_materials"]

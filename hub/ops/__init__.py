@@ -1,0 +1,1 @@
+"""Operations features of the hub: reference data, revisions, detection, cases, SLA timers."""

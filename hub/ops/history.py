@@ -1,0 +1,106 @@
+"""``DocumentHistory`` over the documents table, for the detectors.
+
+Every lookup excludes documents with the idempotency key being checked, and returns the
+latest revision where the protocol asks for one. Canonical JSON is turned back into models.
+
+Usage:
+    history = DbHistory(db, exclude_key=po.idempotency_key)
+    history.purchase_order("PO-1", buyer_id="ACME")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+
+from canonical.documents import (
+    CanonicalDocument,
+    Invoice,
+    OrderAcknowledgment,
+    PurchaseOrder,
+    ShipNotice,
+)
+from hub.storage.db import Database
+from hub.storage.tables import Document
+
+__all__ = ["DbHistory", "latest_revision"]
+
+D = TypeVar("D", bound=CanonicalDocument)
+
+
+def latest_revision(rows: Sequence[Document]) -> Document | None:
+    return max(rows, key=lambda r: (int(r.revision) if r.revision.isdigit() else 0, r.id), default=None)
+
+
+class DbHistory:
+    """Implements ``pipelines.exceptions.DocumentHistory``."""
+
+    def __init__(self, db: Database, *, exclude_key: str | None = None) -> None:
+        self.db = db
+        self.exclude_key = exclude_key
+
+    def _rows(self, document_type: str, business_key: str | None = None, **where: Any) -> list[Document]:
+        stmt = select(Document).where(Document.document_type == document_type,
+                                      Document.direction == "inbound")
+        if business_key is not None:
+            stmt = stmt.where(Document.business_key == business_key)
+        if self.exclude_key:
+            stmt = stmt.where(Document.idempotency_key != self.exclude_key)
+        if "since" in where:
+            stmt = stmt.where(Document.created_at >= where["since"])
+        with self.db.reader() as s:
+            rows = list(s.scalars(stmt.order_by(Document.id).limit(5000)))
+            for r in rows:
+                s.expunge(r)
+        return rows
+
+    @staticmethod
+    def _model(row: Document | None, model: type[D]) -> D | None:
+        return None if row is None else model.model_validate(row.canonical)
+
+    def purchase_order(self, po_number: str, *, buyer_id: str | None = None) -> PurchaseOrder | None:
+        if buyer_id is None:
+            rows = [r for r in self._rows("purchase_order") if r.canonical.get("po_number") == po_number]
+        else:
+            rows = self._rows("purchase_order", f"{buyer_id}/{po_number}")
+        return self._model(latest_revision(rows), PurchaseOrder)
+
+    def orders_from_buyer(self, buyer_id: str, *, since: date) -> Sequence[PurchaseOrder]:
+        latest: dict[str, Document] = {}
+        for r in self._rows("purchase_order"):
+            c = r.canonical
+            if c.get("buyer", {}).get("id") != buyer_id or str(c.get("order_date", "")) < since.isoformat():
+                continue
+            held = latest.get(r.business_key)
+            if held is None or latest_revision([held, r]) is r:
+                latest[r.business_key] = r
+        return [PurchaseOrder.model_validate(r.canonical) for r in latest.values()]
+
+    def confirmed_acknowledgment(self, po_number: str, *, buyer_id: str) -> OrderAcknowledgment | None:
+        rows = [r for r in self._rows("order_acknowledgment")
+                if r.canonical.get("po_number") == po_number and r.canonical.get("buyer", {}).get("id") == buyer_id]
+        return self._model(latest_revision(rows), OrderAcknowledgment)
+
+    def ship_notices_for(self, po_number: str, *, buyer_id: str | None = None) -> Sequence[ShipNotice]:
+        latest: dict[str, Document] = {}
+        for r in self._rows("ship_notice"):
+            if not any(o.get("po_number") == po_number for o in r.canonical.get("orders", [])):
+                continue
+            held = latest.get(r.business_key)
+            if held is None or latest_revision([held, r]) is r:
+                latest[r.business_key] = r
+        return [ShipNotice.model_validate(r.canonical) for r in latest.values()]
+
+    def ship_notice(self, shipment_id: str, *, seller_id: str) -> ShipNotice | None:
+        return self._model(latest_revision(self._rows("ship_notice", f"{seller_id}/{shipment_id}")), ShipNotice)
+
+    def invoice(self, invoice_number: str, *, seller_id: str) -> Invoice | None:
+        return self._model(latest_revision(self._rows("invoice", f"{seller_id}/{invoice_number}")), Invoice)
+
+    def invoices_from(self, seller_id: str, *, since: date) -> Sequence[Invoice]:
+        return [Invoice.model_validate(r.canonical) for r in self._rows("invoice")
+                if r.canonical.get("seller", {}).get("id") == seller_id
+                and str(r.canonical.get("invoice_date", "")) >= since.isoformat()]

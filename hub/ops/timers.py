@@ -1,0 +1,126 @@
+"""Time-based checks the scheduler runs: overdue acknowledgments, shipments not invoiced,
+changes waiting too long for their original. Each builds the plain records the pure
+detectors take from the hub's tables, and opens a case per detection unless a case of that
+type was opened for the same document (or parked job) before.
+
+* ``missing_855``: a purchase order whose seller is a supplier partner and for which no
+  order acknowledgment from that supplier is held, past the supplier's 855 SLA.
+* ``shipment_not_invoiced``: a ship notice with no invoice naming its shipment or order.
+* ``revision_waiting_for_original``: a parked change past the partner's wait limit.
+
+Usage:
+    timers = SlaTimers(db, refdata); scheduler.every(5, "sla-timers", timers.run)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from hub.ops.cases import open_cases
+from hub.ops.rules import partner_policies, partner_rules
+from hub.ops.stages import Found
+from hub.partners import partner_dict
+from hub.storage.db import Database
+from hub.storage.tables import Case, Document, InboxEntry, Job, Partner, utcnow
+from pipelines.exceptions import Detection, PartnerRules, decide
+from pipelines.exceptions.detectors import (
+    Expectation,
+    OpenShipment,
+    WaitingRevision,
+    detect_overdue_documents,
+    detect_uninvoiced_shipments,
+    detect_waiting_revisions,
+)
+from pipelines.refdata import ReferenceData
+
+__all__ = ["SlaTimers"]
+
+log = structlog.get_logger("crossdock.timers")
+_LIVE = ("accepted", "delivered", "delivery_failed")
+
+
+def _total(canonical: Mapping[str, Any]) -> Decimal:
+    return sum((Decimal(str(ln.get("unit_price") or 0)) * Decimal(str(ln.get("quantity") or 0))
+                for ln in canonical.get("lines", [])), Decimal(0))
+
+
+class SlaTimers:
+    def __init__(self, db: Database, refdata: ReferenceData) -> None:
+        self.db = db
+        self.refdata = refdata
+
+    def run(self) -> int:
+        """One pass; returns how many cases it opened."""
+        now = utcnow()
+        with self.db.reader() as s:
+            profiles = {p.id: partner_dict(s, p.id) or {} for p in s.scalars(select(Partner))}
+            rules = {pid: partner_rules(p) for pid, p in profiles.items()}
+            found = [*self._overdue(s, profiles, rules, now), *self._waiting(s, rules, now)]
+        opened = 0
+        with self.db.session() as s:
+            for detection, business_key, job_id, partner in found:
+                same = Case.job_id == job_id if job_id is not None else Case.business_key == business_key
+                known = s.scalar(select(Case.id).where(Case.type == detection.code, same).limit(1))
+                if known is not None:
+                    continue
+                decision = decide(detection, partner_policies(profiles.get(partner)), partner)
+                open_cases(s, [Found(detection, decision, business_key)], partner_id=partner,
+                           refdata=self.refdata, job_id=job_id)
+                opened += 1
+        if opened:
+            log.info("timers.cases_opened", count=opened)
+        return opened
+
+    def _overdue(self, s: Any, profiles: Mapping[str, Mapping[str, Any]], rules: Mapping[str, PartnerRules],
+                 now: datetime) -> list[tuple[Detection, str, int | None, str]]:
+        suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
+        docs = list(s.execute(select(Document.document_type, Document.business_key, Document.canonical,
+                                     Document.created_at, Document.revision)
+                              .where(Document.status.in_(_LIVE))))
+        acked = {(d.canonical.get("seller", {}).get("id"), d.canonical.get("po_number"))
+                 for d in docs if d.document_type == "order_acknowledgment"}
+        invoiced = {v for d in docs if d.document_type == "invoice"
+                    for v in (d.canonical.get("shipment_id"), d.canonical.get("po_number")) if v}
+        expectations, by_doc = [], {}
+        shipments, by_ship = [], {}
+        for d in docs:
+            c = d.canonical
+            seller = (c.get("seller") or {}).get("id")
+            if d.document_type == "purchase_order" and seller in suppliers and c.get("purpose") != "cancel" \
+                    and (seller, c.get("po_number")) not in acked:
+                name = f"purchase_order {d.business_key} rev {d.revision}"
+                expectations.append(Expectation("855", seller, name, d.created_at, _total(c), c.get("currency")))
+                by_doc[name] = d.business_key
+            if d.document_type == "ship_notice" and c.get("shipment_id") not in invoiced \
+                    and not any(o.get("po_number") in invoiced for o in c.get("orders", [])):
+                sender = d.business_key.split("/")[0]
+                shipments.append(OpenShipment(c["shipment_id"], sender, d.created_at))
+                by_ship[f"ship_notice {sender}/{c['shipment_id']}"] = d.business_key
+        out: list[tuple[Detection, str, int | None, str]] = [
+            (f, by_doc[f.document], None, f.partner or "")
+               for f in detect_overdue_documents(expectations, now=now, partners=rules)]
+        out += [(f, by_ship[f.document], None, f.partner or "")
+                for f in detect_uninvoiced_shipments(shipments, now=now, partners=rules)]
+        return out
+
+    def _waiting(self, s: Any, rules: Mapping[str, PartnerRules],
+                 now: datetime) -> list[tuple[Detection, str, int | None, str]]:
+        waiting, jobs = [], {}
+        for job, received in s.execute(select(Job, InboxEntry.received_at)
+                                       .join(InboxEntry, InboxEntry.id == Job.inbox_id)
+                                       .where(Job.status == "waiting")):
+            info = job.payload.get("waiting") or {}
+            waiting.append(WaitingRevision(info.get("document", ""), job.partner_id or "",
+                                           int(info.get("revision", 0)), received))
+            jobs[info.get("document", "")] = (job.id, info.get("business_key", ""))
+        out: list[tuple[Detection, str, int | None, str]] = []
+        for f in detect_waiting_revisions(waiting, now=now, partners=rules):
+            job_id, key = jobs[f.document]
+            out.append((f, key, job_id, f.partner or ""))
+        return out

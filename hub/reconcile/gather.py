@@ -1,0 +1,116 @@
+"""What reconciliation compares, gathered as plain records: the hub's orders and the ERP's.
+
+The hub side: each customer with an ``sap_s4`` destination, the latest revision of each of
+its orders (a cancelled one is left out), with quantities per ERP material mapped the same
+way the write-back maps them. An order still waiting in the outbox, or whose write-back
+already opened a case, is marked pending: it is someone's work already, not a finding.
+The ERP side: sales orders, deliveries and billing documents read through the gateway.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from canonical.documents import OrderPurpose, PurchaseOrder
+from connectors.erp import SalesOrder, SapS4Gateway
+from hub.erp.destination import ErpTarget, line_materials
+from hub.runtime.processing import OPEN_STATES
+from hub.storage.tables import Case, Document, Job, Partner
+from pipelines.reconcile import ErpDelivery, ErpOrder, HubOrder
+
+__all__ = ["ErpScope", "erp_orders", "erp_scopes", "hub_orders", "read_deliveries"]
+
+CLOSED_CASES = ("resolved", "rejected", "approved", "auto_resolved")
+
+
+@dataclass(slots=True)
+class ErpScope:
+    """One ERP connection and the customers (partner, sold-to, mapping) the hub writes into it."""
+
+    connection: dict[str, Any]
+    targets: dict[str, ErpTarget] = field(default_factory=dict)  # partner id -> its target
+
+    @property
+    def sold_to_parties(self) -> set[str]:
+        return {t.sold_to for t in self.targets.values()}
+
+
+def erp_scopes(s: Session) -> list[ErpScope]:
+    """Every ERP connection named by a partner's ``sap_s4`` destination, with its customers."""
+    scopes: dict[str, ErpScope] = {}
+    for partner in s.scalars(select(Partner).where(Partner.active.is_(True)).order_by(Partner.id)):
+        for dest in (partner.profile or {}).get("destinations") or []:
+            types = dest.get("document_types") or []
+            if dest.get("type") != "sap_s4" or not dest.get("erp") or (types and "purchase_order" not in types):
+                continue
+            target = ErpTarget.model_validate(dest["erp"])
+            key = repr(sorted(target.connection.items()))
+            scopes.setdefault(key, ErpScope(target.connection)).targets[partner.id] = target
+    return list(scopes.values())
+
+
+def _quantities(po: PurchaseOrder, target: ErpTarget) -> dict[str, Decimal]:
+    materials = line_materials(po, target)
+    out: dict[str, Decimal] = defaultdict(Decimal)
+    for line in po.lines:
+        material = materials.get(line.line_number) or f"unmapped:{line.buyer_item or line.vendor_item or line.gtin}"
+        out[material] += line.quantity
+    return dict(out)
+
+
+def hub_orders(s: Session, scope: ErpScope) -> tuple[list[HubOrder], dict[str, date]]:
+    """The latest revision of every order of the scope's customers, and each sold-to's first order date."""
+    orders: list[HubOrder] = []
+    since: dict[str, date] = {}
+    for partner_id, target in scope.targets.items():
+        open_keys = set(s.scalars(select(Job.ordering_key).where(
+            Job.kind == "deliver", Job.partner_id == partner_id, Job.status.in_(OPEN_STATES))))
+        with_case = set(s.scalars(select(Case.document_id).where(
+            Case.partner_id == partner_id, Case.type.like("erp.%"), Case.status.not_in(CLOSED_CASES))))
+        latest: dict[str, list[Document]] = defaultdict(list)
+        for doc in s.scalars(select(Document).where(Document.partner_id == partner_id,
+                                                    Document.document_type == "purchase_order")
+                             .order_by(Document.id)):
+            latest[doc.business_key].append(doc)
+            first = doc.created_at.date()
+            since[target.sold_to] = min(since.get(target.sold_to, first), first)
+        for business_key, docs in latest.items():
+            doc = max(docs, key=lambda d: (int(d.revision) if d.revision.isdigit() else 0, d.id))
+            po = PurchaseOrder.model_validate(doc.canonical)
+            if po.purpose is OrderPurpose.CANCEL:
+                continue
+            numbers = [d.erp_document_number for d in docs if d.erp_document_number]
+            orders.append(HubOrder(
+                document_id=doc.id, partner_id=partner_id, business_key=business_key, customer_po=po.po_number,
+                sold_to=target.sold_to, quantities=_quantities(po, target), erp_number=numbers[-1] if numbers else None,
+                pending=business_key in open_keys or any(d.id in with_case for d in docs)))
+    return orders, since
+
+
+def _erp_order(so: SalesOrder) -> ErpOrder:
+    quantities: dict[str, Decimal] = defaultdict(Decimal)
+    for item in so.items:
+        quantities[item.material] += item.requested_quantity
+    return ErpOrder(so.sales_order, so.sold_to, so.customer_po, dict(quantities), so.order_date)
+
+
+def erp_orders(gateway: SapS4Gateway) -> list[ErpOrder]:
+    """Every sales order with its items (a full delta read: the ERP filters nothing out)."""
+    return [_erp_order(so) for so in gateway.read_sales_order_changes(since=None).records]
+
+
+def read_deliveries(gateway: SapS4Gateway) -> tuple[list[ErpDelivery], set[str]]:
+    """Deliveries with the sales orders they ship, and the sales orders that have been billed."""
+    deliveries = [ErpDelivery(d.delivery, d.sold_to, frozenset(i.sales_order for i in d.items if i.sales_order),
+                              d.delivery_date)
+                  for d in gateway.read_deliveries(since=None).records]
+    billed = {i.sales_order for b in gateway.read_billing_documents(since=None).records for i in b.items
+              if i.sales_order}
+    return deliveries, billed

@@ -1,0 +1,113 @@
+"""Run reconciliation jobs: gather, compare, record the run, open a case per difference.
+
+Jobs: ``sales_orders`` (every accepted order has exactly one sales order with the same
+quantities; no ERP order of our customers without a hub order) and ``billing`` (every
+delivery of the hub's orders is billed); ``all`` runs both. A difference already in an open
+case of the same type and subject is counted again but not opened twice.
+
+Usage:
+    run_id = Reconciler(db).run("all", trigger="cli", actor="cli:ops")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from hub.erp.destination import gateway_for
+from hub.ops.cases import event
+from hub.reconcile.gather import CLOSED_CASES, erp_orders, erp_scopes, hub_orders, read_deliveries
+from hub.storage.db import Database
+from hub.storage.reconcile_tables import ReconcileRun
+from hub.storage.tables import Case, utcnow
+from pipelines.reconcile import Mismatch, Report, reconcile_billing, reconcile_sales_orders
+
+__all__ = ["JOBS", "Reconciler", "UnknownJob"]
+
+log = structlog.get_logger("crossdock.reconcile")
+JOBS = ("sales_orders", "billing")
+ACTOR = "reconcile"
+
+
+class UnknownJob(ValueError):
+    """Not one of :data:`JOBS` or ``all``."""
+
+
+class Reconciler:
+    """Runs the jobs against every ERP the partners' ``sap_s4`` destinations name."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._scheduled_once = False
+
+    def run(self, job: str = "all", *, trigger: str = "cli", actor: str | None = None) -> int:
+        """Run ``job`` (or ``all``) now; returns the run's id. A failure is recorded on the run."""
+        if job != "all" and job not in JOBS:
+            raise UnknownJob(f"unknown reconciliation job {job!r}: one of {', '.join(JOBS)} or all")
+        with self.db.session() as s:
+            run = ReconcileRun(job=job, trigger=trigger, actor=actor, status="running")
+            s.add(run)
+            s.flush()
+            run_id = run.id
+        try:
+            report = self._compare(JOBS if job == "all" else (job,))
+        except Exception as exc:  # the ERP away, a bad profile: the run says so, the next one tries again
+            log.warning("reconcile.failed", run_id=run_id, job=job, error=str(exc)[:300])
+            with self.db.session() as s:
+                failed = s.get(ReconcileRun, run_id)
+                assert failed is not None
+                failed.status, failed.finished_at, failed.error = "failed", utcnow(), str(exc)[:4000]
+            return run_id
+        with self.db.session() as s:
+            found = [self._case_for(s, m, run_id) for m in report.mismatches]
+            done = s.get(ReconcileRun, run_id)
+            assert done is not None
+            done.status, done.finished_at = "finished", utcnow()
+            done.checked, done.matched, done.mismatched = report.checked, report.matched, report.mismatched
+            done.details = {"mismatches": found}
+        log.info("reconcile.finished", run_id=run_id, job=job, checked=report.checked, matched=report.matched,
+                 mismatched=report.mismatched)
+        return run_id
+
+    def scheduled(self) -> None:
+        """For ``Scheduler.every``: the first tick is at start, so the first run waits one interval."""
+        if self._scheduled_once:
+            self.run("all", trigger="schedule")
+        self._scheduled_once = True
+
+    # ---------------------------------------------------------------------- internals
+    def _compare(self, jobs: tuple[str, ...]) -> Report:
+        report = Report("+".join(jobs))
+        with self.db.reader() as s:
+            scopes = [(scope, *hub_orders(s, scope)) for scope in erp_scopes(s)]
+        for scope, orders, since in scopes:
+            gateway = gateway_for(scope.connection)
+            if "sales_orders" in jobs:
+                part = reconcile_sales_orders(orders, erp_orders(gateway), sold_to_parties=scope.sold_to_parties,
+                                              since=since)
+                report = report.merge(part)
+            if "billing" in jobs:
+                deliveries, billed = read_deliveries(gateway)
+                ours = {o.erp_number: o for o in orders if o.erp_number}
+                report = report.merge(reconcile_billing(deliveries, billed, hub_sales_orders=ours))
+        report.job = "+".join(jobs)
+        return report
+
+    def _case_for(self, s: Any, mismatch: Mismatch, run_id: int) -> dict[str, Any]:
+        kind = f"reconcile.{mismatch.kind}"
+        existing = s.scalar(select(Case.id).where(Case.type == kind, Case.business_key == mismatch.subject,
+                                                  Case.status.not_in(CLOSED_CASES)).limit(1))
+        out = {"kind": mismatch.kind, "subject": mismatch.subject, "summary": mismatch.summary,
+               "document_id": mismatch.document_id, "new_case": existing is None}
+        if existing is not None:
+            return {**out, "case_id": existing}
+        case = Case(type=kind, severity=mismatch.severity, partner_id=mismatch.partner_id,
+                    document_id=mismatch.document_id, summary=mismatch.summary[:2000], business_key=mismatch.subject,
+                    details={**mismatch.details, "reconcile_run_id": run_id, "kind": mismatch.kind})
+        s.add(case)
+        s.flush()
+        event(s, case, actor=ACTOR, action="opened", reason=f"reconciliation run {run_id}",
+              details={"run_id": run_id})
+        return {**out, "case_id": case.id}

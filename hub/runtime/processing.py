@@ -1,0 +1,378 @@
+"""Process one job and persist its outcome: the same code in embedded and distributed mode.
+
+Exactly-once rests on the database, not on the queue: the final write of a job is one
+transaction that (a) flips the job from queued/retrying to its end state only if nobody
+else did (same attempt count), (b) inserts the documents (a unique idempotency key makes a
+racing duplicate a no-op), (c) writes the outbox (``deliver`` jobs) for them. A crash
+before the commit leaves the job queued; after it, nothing is redone.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from canonical.errors import BusinessException, CrossdockError
+from hub.delivery import deliver
+from hub.edi.record import record_edi
+from hub.inbox import BlobStore
+from hub.metrics import Metrics
+from hub.ops import hooks as ops_hooks
+from hub.ops.refdata import DbReferenceData
+from hub.partners import partner_dict
+from hub.settings import Settings
+from hub.stages import INGEST_STAGES
+from hub.storage.db import Database
+from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, Job, utcnow
+from pipelines.classify import Action, Resolution, classify, rules_from_data
+from pipelines.retry import RetryPolicy
+from pipelines.runner import Message, Outcome, run_stages
+
+__all__ = ["HubContext", "Processor", "policy_from_settings"]
+
+log = structlog.get_logger("crossdock.processing")
+OPEN_STATES = ("queued", "retrying")
+
+
+def policy_from_settings(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.retry_max_attempts, initial=settings.retry_initial_seconds,
+                       max_wait=settings.retry_max_seconds, max_age=settings.retry_max_age_seconds,
+                       retry_after_cap=settings.retry_after_cap_seconds)
+
+
+class HubContext:
+    """What stages may ask the hub (implements ``pipelines.runner.StageContext``)."""
+
+    def __init__(self, db: Database, *, cache_seconds: float = 2.0) -> None:
+        self.db = db
+        self.refdata = DbReferenceData(db)
+        self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        self._cache_seconds = cache_seconds
+        self._lock = threading.Lock()
+
+    def partner(self, partner_id: str) -> dict[str, Any] | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(partner_id)
+            if hit and now - hit[0] < self._cache_seconds:
+                return hit[1]
+        with self.db.reader() as s:
+            profile = partner_dict(s, partner_id)
+        if profile is not None:  # not cached when unknown: a partner added on another node counts at once
+            with self._lock:
+                self._cache[partner_id] = (now, profile)
+        return profile
+
+    def forget(self, partner_id: str | None = None) -> None:
+        with self._lock:
+            if partner_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(partner_id, None)
+
+    def find_document(self, idempotency_key: str) -> int | None:
+        with self.db.reader() as s:
+            return s.scalar(select(Document.id).where(Document.idempotency_key == idempotency_key))
+
+    def now(self) -> datetime:
+        return utcnow()
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    job_id: int
+    kind: str
+    attempts: int
+    partner_id: str | None
+    inbox_id: int | None
+    document_id: int | None
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+class Processor:
+    """Usage: ``Processor(db, settings, blobs=..., metrics=...).process(job_id)``."""
+
+    def __init__(self, db: Database, settings: Settings, *, blobs: BlobStore, metrics: Metrics,
+                 notify: Callable[[int], None] | None = None) -> None:
+        self.db = db
+        self.settings = settings
+        self.blobs = blobs
+        self.metrics = metrics
+        self.notify = notify
+        self.policy = policy_from_settings(settings)
+        self.context = HubContext(db)
+        self.worker = f"{socket.gethostname()}:{threading.get_native_id()}"
+
+    # ------------------------------------------------------------------ entry point
+    def process(self, job_id: int) -> str:
+        """Run one job; returns its new status, or ``skipped`` if it was not open."""
+        snap, message = self._load(job_id)
+        if snap is None:
+            return "skipped"
+        if message is not None and (message.partner or {}).get("paused"):
+            return "paused"
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(job_id=job_id, inbox_id=snap.inbox_id,
+                                                     partner=snap.partner_id,
+                                                     correlation_id=message.correlation_id if message else None):
+            if snap.kind == "ingest" and message is not None:
+                outcome = run_stages(INGEST_STAGES, message, self.context,
+                                     overrides=self._overrides(message.partner))
+                for stage, seconds in outcome.timings.items():
+                    self.metrics.stage_latency.labels(stage).observe(seconds)
+            else:
+                outcome = self._deliver(snap)
+            status = self._persist(snap, outcome, int((time.perf_counter() - started) * 1000))
+            self.metrics.outcomes.labels(snap.kind, status).inc()
+            if status != "skipped" and snap.inbox_id is not None and self.notify is not None:
+                self.notify(snap.inbox_id)
+            return status
+
+    def _overrides(self, partner: dict[str, Any] | None) -> tuple[Any, ...]:
+        rows = (partner or {}).get("retry_rules") or []
+        return rules_from_data(rows, source=f"partner {(partner or {}).get('id')}") if rows else ()
+
+    # ----------------------------------------------------------------------- loading
+    def _load(self, job_id: int) -> tuple[_Snapshot | None, Message | None]:
+        with self.db.reader() as s:
+            job = s.get(Job, job_id)
+            if job is None or job.status not in OPEN_STATES:
+                return None, None
+            snap = _Snapshot(job.id, job.kind, job.attempts, job.partner_id, job.inbox_id,
+                             job.document_id, dict(job.payload), job.created_at)
+            retry_from = job.payload.get("retry_from")  # a replay starts a fresh retry budget
+            if retry_from:
+                snap.received_at = datetime.fromisoformat(retry_from)
+            if job.kind != "ingest":
+                if job.ordering_key and _waits_for_earlier(s, job):
+                    if job.published_at is not None:  # distributed: the relay hands it out again in turn
+                        with self.db.session() as w:
+                            w.execute(update(Job).where(Job.id == job.id).values(published_at=None))
+                    return None, None  # an older job of this business key first; the next sweep brings it back
+                partner = self.context.partner(job.partner_id) if job.partner_id else None
+                if partner and partner.get("paused"):
+                    return snap, Message(0, job.partner_id or "", "outbox", b"", partner=partner)
+                return snap, None
+            entry = s.get(InboxEntry, job.inbox_id)
+            assert entry is not None, f"job {job_id} points at a missing inbox row"
+            raw = entry.raw if entry.raw is not None else self.blobs.read(entry.blob_path or "")
+            snap.received_at = datetime.fromisoformat(retry_from) if retry_from else entry.received_at
+            partner = self.context.partner(entry.partner_id)
+            message = Message(
+                receipt_id=entry.id, partner_id=entry.partner_id, channel=entry.channel, raw=raw,
+                document_type=entry.document_type, content_type=entry.content_type,
+                filename=entry.filename, correlation_id=entry.correlation_id,
+                received_at=entry.received_at, meta=dict(entry.meta),
+                partner={"paused": True} if partner and partner.get("paused") else None,
+            )
+            return snap, message
+
+    def _deliver(self, snap: _Snapshot) -> Outcome:
+        message = Message(receipt_id=snap.inbox_id or 0, partner_id=snap.partner_id or "", channel="outbox", raw=b"")
+        try:
+            with self.db.reader() as s:
+                doc = s.get(Document, snap.document_id)
+                assert doc is not None, f"deliver job {snap.job_id} points at a missing document"
+                canonical, key, doc_id = dict(doc.canonical), doc.idempotency_key, doc.id
+            where = deliver(snap.payload["destination"], canonical, key=key, document_id=doc_id,
+                            timeout=self.settings.delivery_timeout_seconds)
+            message.meta["delivered_to"] = where.where
+            message.meta["erp_document_number"] = where.erp_document_number
+            return Outcome(message)
+        except Exception as error:
+            partner = self.context.partner(snap.partner_id) if snap.partner_id else None
+            return Outcome(message, "deliver", error, classify(error, overrides=self._overrides(partner)))
+
+    # ---------------------------------------------------------------------- persisting
+    def _persist(self, snap: _Snapshot, outcome: Outcome, duration_ms: int) -> str:
+        if ops_hooks.is_waiting(outcome):  # a change before its original: parked, not retried
+            return ops_hooks.park(self.db, job_id=snap.job_id, attempts=snap.attempts, inbox_id=snap.inbox_id,
+                                  payload=snap.payload, outcome=outcome, worker=self.worker,
+                                  duration_ms=duration_ms)
+        resolution = outcome.resolution
+        action = Action.RETRY if resolution is None and not outcome.ok else (
+            resolution.action if resolution else None)
+        delay: float | None = None
+        if action is Action.RETRY:
+            assert outcome.error is not None
+            elapsed = (utcnow() - snap.received_at).total_seconds()
+            delay = self.policy.next_delay(attempt=snap.attempts + 1, elapsed=elapsed, error=outcome.error)
+            if delay is None:
+                action = Action.DEAD_LETTER
+        try:
+            with self.db.session() as s:
+                new_status = {None: "done", Action.IGNORE: "done", Action.CASE: "done",
+                              Action.RETRY: "retrying", Action.DEAD_LETTER: "dead"}[action]
+                values: dict[str, Any] = {"status": new_status, "attempts": snap.attempts + 1}
+                if action is Action.RETRY and delay is not None:
+                    values["next_attempt_at"] = utcnow() + timedelta(seconds=delay)
+                    values["last_error"] = str(outcome.error)[:2000]
+                else:
+                    values["finished_at"] = utcnow()
+                    values["last_error"] = None if outcome.ok else str(outcome.error)[:2000]
+                claimed = s.execute(  # type: ignore[attr-defined]  # DML results carry rowcount
+                    update(Job).where(Job.id == snap.job_id, Job.status.in_(OPEN_STATES),
+                                      Job.attempts == snap.attempts).values(**values)
+                ).rowcount
+                if not claimed:
+                    s.rollback()
+                    return "skipped"  # someone else finished this job first
+                s.add(Attempt(job_id=snap.job_id, inbox_id=snap.inbox_id, number=snap.attempts + 1,
+                              duration_ms=duration_ms, stage=outcome.stage,
+                              outcome="ok" if outcome.ok else action.value if action else "ok",
+                              error_code=resolution.code if resolution else None,
+                              error=str(outcome.error)[:4000] if outcome.error else None, worker=self.worker))
+                if outcome.ok:
+                    self._succeeded(s, snap, outcome)
+                elif action is Action.IGNORE:
+                    self._already_seen(s, snap, outcome)
+                elif action is Action.CASE:
+                    self._open_case(s, snap, outcome)
+                elif action is Action.RETRY:
+                    assert resolution is not None
+                    self._set_inbox(s, snap, "retrying", {"error": str(outcome.error), "stage": outcome.stage,
+                                                          "next_attempt_in": delay})
+                    self.metrics.retries.labels(resolution.code).inc()
+                else:
+                    self._dead_letter(s, snap, outcome)
+                if snap.kind == "ingest" and action is not Action.RETRY:  # EDI: acks, control numbers
+                    record_edi(s, job_id=snap.job_id, inbox_id=snap.inbox_id, outcome=outcome,
+                               dead_lettered=action is Action.DEAD_LETTER)
+                log.info("job.finished", kind=snap.kind, status=new_status, stage=outcome.stage,
+                         error=str(outcome.error) if outcome.error else None)
+                return new_status if action is not Action.IGNORE else "duplicate"
+        except IntegrityError:
+            return "skipped"
+
+    def _set_inbox(self, s: Session, snap: _Snapshot, status: str, outcome: dict[str, Any]) -> None:
+        if snap.kind == "ingest" and snap.inbox_id is not None:
+            s.execute(update(InboxEntry).where(InboxEntry.id == snap.inbox_id)
+                      .values(status=status, outcome=outcome))
+
+    def _succeeded(self, s: Session, snap: _Snapshot, outcome: Outcome) -> None:
+        s.execute(update(DeadLetter).where(DeadLetter.job_id == snap.job_id,
+                                           DeadLetter.status.in_(("open", "replaying")))
+                  .values(status="resolved", resolved_at=utcnow()))
+        if snap.kind != "ingest":
+            number = outcome.message.meta.get("erp_document_number")  # the ERP's number, same transaction
+            s.execute(update(Document).where(Document.id == snap.document_id)
+                      .values(status="delivered", **({"erp_document_number": number} if number else {})))
+            return
+        message = outcome.message
+        ids: list[int] = []
+        new: list[Document] = []
+        for doc in message.documents:
+            key = doc.idempotency_key
+            if key in message.existing_ids:
+                ids.append(message.existing_ids[key])
+                continue
+            row = Document(inbox_id=snap.inbox_id, partner_id=message.partner_id,
+                           document_type=doc.document_type, idempotency_key=key,
+                           business_key=doc.business_key, revision=str(doc.revision_of),
+                           canonical=doc.model_dump(mode="json"))
+            try:
+                with s.begin_nested():
+                    s.add(row)
+                    s.flush()
+            except IntegrityError:  # a racing twin committed first: already seen
+                existing = s.scalar(select(Document.id).where(Document.idempotency_key == key))
+                assert existing is not None
+                ids.append(existing)
+                continue
+            ids.append(row.id)
+            new.append(row)
+        for row in new:
+            for dest in (message.partner or {}).get("destinations", []):
+                if dest.get("document_types") and row.document_type not in dest["document_types"]:
+                    continue
+                s.add(Job(kind="deliver", document_id=row.id, partner_id=message.partner_id,
+                          inbox_id=snap.inbox_id, ordering_key=row.business_key, payload={"destination": dest}))
+        ops_hooks.after_accept(s, inbox_id=snap.inbox_id, job_id=snap.job_id, message=message, new=new,
+                               refdata=self.context.refdata)
+        status = "processed" if new else "duplicate"
+        self._set_inbox(s, snap, status, {"document_ids": ids, "new_document_ids": [r.id for r in new],
+                                          "already_seen": not new})
+
+    def _already_seen(self, s: Session, snap: _Snapshot, outcome: Outcome) -> None:
+        error = outcome.error
+        details = error.details if isinstance(error, CrossdockError) else {}
+        existing = details.get("existing_id")
+        s.execute(update(DeadLetter).where(DeadLetter.job_id == snap.job_id,
+                                           DeadLetter.status.in_(("open", "replaying")))
+                  .values(status="resolved", resolved_at=utcnow()))
+        self._set_inbox(s, snap, "duplicate", {"document_ids": [existing] if existing else [],
+                                               "already_seen": True, "message": str(error)})
+
+    def _open_case(self, s: Session, snap: _Snapshot, outcome: Outcome) -> None:
+        error = outcome.error
+        assert error is not None
+        ids = ops_hooks.open_found(s, outcome=outcome, partner_id=snap.partner_id, job_id=snap.job_id,
+                                   inbox_id=snap.inbox_id, refdata=self.context.refdata)
+        if ids is not None:  # scored cases, one per detection
+            self._set_inbox(s, snap, "case", {"case_id": ids[0], "case_ids": ids, "error": str(error),
+                                              "stage": outcome.stage})
+            return
+        severity = error.severity if isinstance(error, BusinessException) else "medium"
+        details = error.describe() if isinstance(error, CrossdockError) else {"message": str(error)}
+        code = outcome.resolution.code if outcome.resolution else "business.exception"
+        case = Case(type=code, severity=severity, partner_id=snap.partner_id, inbox_id=snap.inbox_id,
+                    document_id=snap.document_id, job_id=snap.job_id, summary=str(error)[:2000],
+                    details={**details, "stage": outcome.stage})
+        s.add(case)
+        s.flush()
+        self._set_inbox(s, snap, "case", {"case_id": case.id, "error": str(error), "stage": outcome.stage})
+
+    def _dead_letter(self, s: Session, snap: _Snapshot, outcome: Outcome) -> None:
+        error = outcome.error
+        assert error is not None
+        resolution = outcome.resolution or Resolution(Action.DEAD_LETTER, "error", "retries spent")
+        details = error.describe() if isinstance(error, CrossdockError) else {"message": str(error),
+                                                                               "type": type(error).__name__}
+        details["reason"] = resolution.reason
+        existing = s.scalar(select(DeadLetter).where(DeadLetter.job_id == snap.job_id))
+        message = outcome.message
+        if existing is None:
+            dl = DeadLetter(job_id=snap.job_id, inbox_id=snap.inbox_id, document_id=snap.document_id,
+                            partner_id=snap.partner_id or message.partner_id,
+                            document_type=message.document_type, stage=outcome.stage or "unknown",
+                            error_code=resolution.code, error=str(error)[:4000], details=details,
+                            attempts=snap.attempts + 1)
+            s.add(dl)
+            s.flush()
+        else:
+            # The same failure again after a replay is poison: stopped and flagged, not looped.
+            poisoned = existing.replay_count > 0 and existing.error_code == resolution.code \
+                and existing.stage == (outcome.stage or "unknown")
+            existing.stage = outcome.stage or "unknown"
+            existing.error_code = resolution.code
+            existing.error = str(error)[:4000]
+            existing.details = details
+            existing.attempts = snap.attempts + 1
+            existing.status = "poisoned" if poisoned else "open"
+            dl = existing
+        self._set_inbox(s, snap, "failed", {"dead_letter_id": dl.id, "error": str(error),
+                                            "stage": outcome.stage, "code": resolution.code,
+                                            "details": details})
+
+
+def _waits_for_earlier(s: Session, job: Job) -> bool:
+    """True while an older open job has the same ordering key (per-key order, both run modes).
+
+    "Older" is by receipt, then job id, as the distributed relay orders them.
+    """
+    earlier = aliased(Job)
+    mine, theirs = func.coalesce(job.inbox_id, 0), func.coalesce(earlier.inbox_id, 0)
+    return bool(s.scalar(select(exists().where(
+        earlier.ordering_key == job.ordering_key, earlier.status.in_(OPEN_STATES), earlier.id != job.id,
+        or_(theirs < mine, and_(theirs == mine, earlier.id < job.id))))))
