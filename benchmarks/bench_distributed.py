@@ -1,0 +1,174 @@
+"""End-to-end throughput, embedded vs distributed (1 and 2 workers), as a ratio to this machine's raw limits.
+
+In one run: (1) the raw limits — RabbitMQ publish-with-confirm and consume+ack rates on a
+quorum queue, PostgreSQL single-row transactional insert rate; (2) the embedded default
+(SQLite) and distributed mode (PostgreSQL + RabbitMQ, 1 and 2 workers) taking N purchase
+orders over HTTP (``Prefer: respond-async``) through decode → map → validate → dedupe →
+stored document. Reports documents/s, receipt→processed latency p50/p99 (database
+timestamps), peak RSS of every process, and distributed throughput as a fraction of the raw
+bound min(broker rate, PostgreSQL rate / 3) — a document costs about three write
+transactions (receipt+job, publish mark, outcome).
+
+Reproduce:
+    .venv/bin/python benchmarks/bench_distributed.py --documents 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.cluster import BROKER_URL, Cluster  # noqa: E402
+from tests.support.hubproc import ADMIN_KEY, HubProcess  # noqa: E402
+from tests.support.services import postgres_database  # noqa: E402
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def raw_broker(n: int) -> dict[str, float]:
+    from kombu import Connection, Exchange, Queue
+
+    name = f"cdk-bench-{uuid.uuid4().hex[:8]}"
+    queue = Queue(name, Exchange(name, type="direct"), routing_key=name, durable=True,
+                  queue_arguments={"x-queue-type": "quorum"})
+    with Connection(BROKER_URL, transport_options={"confirm_publish": True}) as conn:
+        producer = conn.Producer()
+        started = time.perf_counter()
+        for i in range(n):
+            producer.publish({"job_id": i}, exchange=queue.exchange, routing_key=name, declare=[queue],
+                             delivery_mode=2, serializer="json")
+        published = time.perf_counter() - started
+        got = 0
+        done = threading.Event()
+
+        def on_message(body: Any, message: Any) -> None:
+            nonlocal got
+            message.ack()
+            got += 1
+            if got >= n:
+                done.set()
+
+        with conn.Consumer(queue, callbacks=[on_message], prefetch_count=1):
+            started = time.perf_counter()
+            while not done.is_set():
+                conn.drain_events(timeout=10)
+            consumed = time.perf_counter() - started
+        queue.bind(conn.default_channel).delete()
+        conn.default_channel.exchange_delete(name)
+    return {"publish_confirm_per_s": round(n / published), "consume_ack_prefetch1_per_s": round(n / consumed)}
+
+
+def raw_postgres(url: str, n: int) -> dict[str, float]:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("create table bench_tx (id bigserial primary key, payload jsonb, at timestamptz default now())"))
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        for i in range(n):
+            conn.execute(text("insert into bench_tx (payload) values (:p)"), {"p": json.dumps({"i": i})})
+            conn.commit()
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return {"insert_commit_per_s": round(n / elapsed)}
+
+
+def _seconds(value: Any) -> float:
+    return value.timestamp() if hasattr(value, "timestamp") else datetime.fromisoformat(str(value)).timestamp()
+
+
+def run_hub(hub: HubProcess, url: str, bodies: list[bytes], senders: int) -> dict[str, Any]:
+    hub.start(timeout=180)
+    try:
+        hub.add_partner("ACME")
+        clients = [httpx.Client(base_url=hub.url, timeout=60, headers={"Authorization": f"Bearer {ADMIN_KEY}",
+                                                                        "Prefer": "respond-async"}) for _ in range(senders)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(senders) as pool:
+            codes = list(pool.map(lambda i: clients[i % senders].post(
+                "/api/v1/inbound/ACME/purchase_order", content=bodies[i]).status_code, range(len(bodies))))
+        sent = time.perf_counter()
+        assert all(c == 202 for c in codes), {c: codes.count(c) for c in set(codes)}
+        engine = create_engine(url)
+        while True:
+            with engine.connect() as conn:
+                if conn.scalar(text("select count(*) from documents")) >= len(bodies):
+                    break
+            time.sleep(0.05)
+        finished = time.perf_counter()
+        with engine.connect() as conn:
+            rows = conn.execute(text("select d.created_at, i.received_at from documents d "
+                                     "join inbox i on i.id = d.inbox_id")).all()
+        engine.dispose()
+        procs = {"serve": hub.proc}
+        if isinstance(hub, Cluster):
+            procs |= {r.name: r.proc for r in (*hub.workers, *hub.schedulers)}
+        rss = {name: peak_rss_mb(p.pid) for name, p in procs.items() if p is not None}
+    finally:
+        hub.close()
+    latencies = sorted(_seconds(c) - _seconds(r) for c, r in rows)
+    return {"intake_docs_per_s": round(len(bodies) / (sent - started), 1),
+            "docs_per_s": round(len(bodies) / (finished - started), 1),
+            "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
+            "latency_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 1),
+            "peak_rss_mb": rss}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--documents", type=int, default=3000)
+    ap.add_argument("--senders", type=int, default=8)
+    ap.add_argument("--raw", type=int, default=5000, help="messages / inserts for the raw limits")
+    args = ap.parse_args()
+    template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
+    result: dict[str, Any] = {"benchmark": "e2e_distributed_json_po", "documents": args.documents,
+                              "senders": args.senders, "cpus": os.cpu_count(),
+                              "load_average_at_start": os.getloadavg()}
+    result["raw"] = raw_broker(args.raw)
+    with postgres_database() as url:
+        result["raw"] |= raw_postgres(url, args.raw)
+    raw = result["raw"]
+    bound = min(raw["publish_confirm_per_s"], raw["consume_ack_prefetch1_per_s"], raw["insert_commit_per_s"] / 3)
+    result["raw"]["bound_docs_per_s"] = round(bound)
+
+    def bodies(tag: str) -> list[bytes]:
+        return [json.dumps(template | {"po_number": f"{tag}-{i:07d}"}).encode() for i in range(args.documents)]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/crossdock.db"
+        hub = HubProcess(Path(tmp) / "var", database_url=url, env={"CROSSDOCK_WORKERS": "2", "CROSSDOCK_LOG_LEVEL": "WARNING"})
+        result["embedded_sqlite"] = run_hub(hub, url, bodies("E"), args.senders)
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp, postgres_database() as url:
+            cluster = Cluster(Path(tmp) / "var", database_url=url, workers=workers, concurrency=2)
+            run = run_hub(cluster, url, bodies(f"D{workers}"), args.senders)
+            run["fraction_of_raw_bound"] = round(run["docs_per_s"] / bound, 3)
+            result[f"distributed_{workers}_worker{'s' if workers > 1 else ''}"] = run
+    result["load_average_at_end"] = os.getloadavg()
+    result["reproduce"] = f".venv/bin/python benchmarks/bench_distributed.py --documents {args.documents} --senders {args.senders}"
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""End-to-end throughput of the embedded default: HTTP in → canonical → validated → deduplicated → stored.
+
+Starts a real `crossdock serve` (SQLite, embedded workers) in a temporary folder, sends N purchase
+orders over HTTP from C concurrent senders (``Prefer: respond-async``), waits until every one is
+processed, and reports documents/s, receipt→processed latency (p50/p99, from the database's own
+timestamps) and the server's peak RSS.
+
+Reproduce:
+    .venv/bin/python benchmarks/bench_e2e.py --documents 5000 --senders 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.hubproc import ADMIN_KEY, HubProcess  # noqa: E402
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--documents", type=int, default=5000)
+    ap.add_argument("--senders", type=int, default=8)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    args = ap.parse_args()
+
+    template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
+    bodies = [json.dumps(template | {"po_number": f"B-{i:07d}"}).encode() for i in range(args.documents)]
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/crossdock.db"
+        hub = HubProcess(Path(tmp) / "var", database_url=url,
+                         env={"CROSSDOCK_WORKERS": str(args.workers), "CROSSDOCK_LOG_LEVEL": "WARNING"})
+        hub.start()
+        try:
+            hub.add_partner("ACME")
+            clients = [httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {ADMIN_KEY}",
+                                                                "Prefer": "respond-async"}) for _ in range(args.senders)]
+
+            def send(i: int) -> int:
+                return clients[i % args.senders].post("/api/v1/inbound/ACME/purchase_order", content=bodies[i]).status_code
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(args.senders) as pool:
+                codes = list(pool.map(send, range(args.documents)))
+            sent = time.perf_counter()
+            assert all(c == 202 for c in codes), {c: codes.count(c) for c in set(codes)}
+            engine = create_engine(url)
+            while True:
+                with engine.connect() as conn:
+                    done = conn.scalar(text("select count(*) from documents"))
+                if done >= args.documents:
+                    break
+                time.sleep(0.05)
+            finished = time.perf_counter()
+            with engine.connect() as conn:
+                rows = conn.execute(text(
+                    "select d.created_at, i.received_at from documents d join inbox i on i.id = d.inbox_id")).all()
+            engine.dispose()
+            assert hub.proc is not None
+            rss = peak_rss_mb(hub.proc.pid)
+        finally:
+            hub.close()
+
+    def seconds(value: object) -> float:
+        from datetime import datetime
+
+        return datetime.fromisoformat(str(value)).timestamp() if not hasattr(value, "timestamp") else value.timestamp()  # type: ignore[attr-defined]
+
+    latencies = sorted(seconds(c) - seconds(r) for c, r in rows)
+    result = {
+        "benchmark": "e2e_embedded_json_po",
+        "documents": args.documents, "senders": args.senders, "workers": args.workers,
+        "database": "sqlite" if url.startswith("sqlite") else "postgresql",
+        "intake_docs_per_s": round(args.documents / (sent - started), 1),
+        "end_to_end_docs_per_s": round(args.documents / (finished - started), 1),
+        "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "latency_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
+        "server_peak_rss_mb": round(rss, 1),
+        "cpus": os.cpu_count(),
+        "reproduce": f".venv/bin/python benchmarks/bench_e2e.py --documents {args.documents} --senders {args.senders}",
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
