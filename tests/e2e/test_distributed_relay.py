@@ -1,0 +1,92 @@
+"""The relay's rules on a real PostgreSQL, without a broker: what is due, in which order, and the key gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from hub.runtime.relay import INGEST_GRACE_SECONDS, Relay
+from hub.storage.db import Database
+from hub.storage.migrate import upgrade
+from hub.storage.tables import InboxEntry, Job, utcnow
+from tests.support.services import postgres_database
+
+pytestmark = [pytest.mark.postgres]
+
+@pytest.fixture
+def db() -> Iterator[Database]:
+    with postgres_database() as url:
+        upgrade(url)
+        database = Database(url)
+        yield database
+        database.dispose()
+
+
+def _receipt(db: Database, partner: str = "ACME") -> int:
+    with db.session() as s:
+        entry = InboxEntry(partner_id=partner, channel="http", sha256="0" * 64, size=1, raw=b"x")
+        s.add(entry)
+        s.flush()
+        return entry.id
+
+
+def _job(db: Database, **values: object) -> int:
+    with db.session() as s:
+        job = Job(**values)
+        s.add(job)
+        s.flush()
+        return job.id
+
+
+def _finish(db: Database, job_id: int, status: str = "done") -> None:
+    with db.session() as s:
+        s.get(Job, job_id).status = status  # type: ignore[union-attr]
+
+
+def test_relay_publishes_by_key_one_at_a_time_and_never_holds_other_keys(db: Database) -> None:
+    published: list[int] = []
+    relay = Relay(db, publish=lambda job_id, kind: published.append(job_id), republish_after=3600)
+    old = utcnow() - timedelta(seconds=INGEST_GRACE_SECONDS + 5)
+    r1, r2, r3 = _receipt(db), _receipt(db), _receipt(db)
+    # the later receipt's document committed first (parsed out of order): key order is by receipt
+    a_late = _job(db, kind="deliver", inbox_id=r2, partner_id="ACME", ordering_key="ACME/PO-1")
+    a_early = _job(db, kind="deliver", inbox_id=r1, partner_id="ACME", ordering_key="ACME/PO-1")
+    b = _job(db, kind="deliver", inbox_id=r2, partner_id="ACME", ordering_key="ACME/PO-2")
+    fresh_ingest = _job(db, kind="ingest", inbox_id=r3, partner_id="ACME")  # its serve publishes it
+    lost_ingest = _job(db, kind="ingest", inbox_id=_receipt(db, "GLOBEX"), partner_id="GLOBEX", created_at=old)
+
+    assert relay.sweep() == 3
+    assert published == [a_early, b, lost_ingest]  # the crash-orphaned ingest job too; not the fresh one
+    assert relay.sweep() == 0  # a_late waits for a_early; nothing is published twice
+    _finish(db, a_early)
+    assert relay.sweep() == 1 and published[-1] == a_late
+    assert fresh_ingest not in published
+
+
+def test_deliver_waits_for_an_earlier_unparsed_receipt_of_the_same_partner(db: Database) -> None:
+    published: list[int] = []
+    relay = Relay(db, publish=lambda job_id, kind: published.append(job_id), republish_after=3600)
+    r1, r2 = _receipt(db), _receipt(db)
+    ingest = _job(db, kind="ingest", inbox_id=r1, partner_id="ACME", published_at=utcnow() + timedelta(seconds=1))
+    deliver = _job(db, kind="deliver", inbox_id=r2, partner_id="ACME", ordering_key="ACME/PO-9")
+    other = _job(db, kind="deliver", inbox_id=_receipt(db, "GLOBEX"), partner_id="GLOBEX", ordering_key="G/1")
+    assert relay.sweep() == 1 and published == [other]  # another partner never waits
+    _finish(db, ingest)
+    assert relay.sweep() == 1 and published[-1] == deliver
+
+
+def test_due_retries_are_published_again_and_a_refused_publish_stays_due(db: Database) -> None:
+    published: list[int] = []
+    job = _job(db, kind="deliver", inbox_id=_receipt(db), partner_id="ACME", ordering_key="K",
+               published_at=utcnow() - timedelta(seconds=10), status="retrying",
+               next_attempt_at=utcnow() - timedelta(seconds=1))
+
+    def refuse(job_id: int, kind: str) -> None:
+        raise ConnectionError("broker away")
+
+    with pytest.raises(ConnectionError):
+        Relay(db, publish=refuse, republish_after=3600).sweep()  # nothing confirmed: nothing marked
+    assert Relay(db, publish=lambda j, k: published.append(j), republish_after=3600).sweep() == 1
+    assert published == [job]

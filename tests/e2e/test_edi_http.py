@@ -1,0 +1,58 @@
+"""Plain EDI over HTTP (``POST /api/v1/inbound/edi``): the partner comes from the envelope.
+
+An interchange with one good and one bad set: the good set becomes a document, the bad one
+is rejected in our 997 (AK5 R with its AK3/AK4) and parked as one dead letter naming the
+segment and element; nothing of the good set is lost. The acknowledgment waits in the
+partner's mailbox (``transport: mailbox``) at ``GET /api/v1/edi/outbound/{id}/raw``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.edi_support import outbound, received
+from tests.support.hubproc import HubProcess
+
+pytestmark = pytest.mark.slow
+
+GOLDEN = Path(__file__).resolve().parents[1] / "mappings" / "golden" / "x12_850_004010.edi"
+
+
+def _two_sets(bad: bool) -> bytes:
+    text = GOLDEN.read_text()
+    head, rest = text.split("ST*850*0001~", 1)
+    body, tail = rest.split("GE*1*1~", 1)
+    second = ("ST*850*0001~" + body).replace("0001~", "0002~").replace("PO-4711", "PO-4712")
+    if bad:
+        second = second.replace("PO1*2*3*EA*", "PO1*2*three*EA*")
+    return (head + "ST*850*0001~" + body + second + "GE*2*1~" + tail).encode()
+
+
+def test_one_bad_set_does_not_lose_the_good_one(hub: HubProcess) -> None:
+    hub.add_partner("MOCKBUY", role="customer", edi={
+        "standard": "x12", "interchange_id": "MOCKEDI", "our_interchange_id": "CROSSDOCK", "transport": "mailbox"})
+    r = hub.client.post("/api/v1/inbound/edi", content=_two_sets(bad=True),
+                        headers={"Content-Type": "application/edi-x12"})
+    assert r.status_code in (200, 201, 202), r.text
+    rows = hub.wait_for(lambda: (lambda rs: rs if len(rs) == 2 else None)(received(hub, partner="MOCKBUY")))
+    assert [(x["control_number"], x["status"]) for x in rows] == [("0001", "accepted"), ("0002", "rejected")]
+    assert rows[0]["document_id"] is not None and rows[1]["dead_letter_id"] is not None
+    dead = hub.client.get(f"/api/v1/deadletters/{rows[1]['dead_letter_id']}").json()
+    assert dead["error_code"] == "edi.set_rejected"
+    assert "PO1" in dead["error"] and "element 02" in dead["error"]
+    ack = hub.wait_for(lambda: [o for o in outbound(hub, partner="MOCKBUY") if o["set_id"] == "997"
+                                and o["status"] == "sent"])[0]
+    raw = hub.client.get(f"/api/v1/edi/outbound/{ack['id']}/raw").text
+    # the golden order carries a REF out of place: accepted with errors (E), not rejected
+    assert re.search(r"AK2\*850\*0001~(AK[34][^~]*~)*AK5\*[AE]~", raw), raw
+    assert re.search(r"AK2\*850\*0002~AK3\*PO1\*\d+\*\*8~AK4\*2\*\*6\*three~(AK[34][^~]*~)*AK5\*R", raw), raw
+    assert "AK9*P*2*2*1" in raw
+
+
+def test_unknown_sender_is_a_dead_letter_until_the_partner_exists(hub: HubProcess) -> None:
+    r = hub.client.post("/api/v1/inbound/edi", content=_two_sets(bad=False))
+    assert r.status_code in (400, 422), r.text
+    assert r.json()["code"] == "partner.unknown"
