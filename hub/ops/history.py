@@ -1,7 +1,8 @@
 """``DocumentHistory`` over the documents table, for the detectors.
 
 Every lookup excludes documents with the idempotency key being checked, and returns the
-latest revision where the protocol asks for one. Canonical JSON is turned back into models.
+latest revision where the protocol asks for one. Lookups read inbound documents, except a
+purchase order, which may also be one Crossdock sent to a supplier. Canonical JSON is turned back into models.
 
 Usage:
     history = DbHistory(db, exclude_key=po.idempotency_key)
@@ -42,15 +43,21 @@ class DbHistory:
         self.db = db
         self.exclude_key = exclude_key
 
-    def _rows(self, document_type: str, business_key: str | None = None, **where: Any) -> list[Document]:
+    def _rows(self, document_type: str, business_key: str | None = None, *,
+              directions: tuple[str, ...] = ("inbound",), **where: Any) -> list[Document]:
         stmt = select(Document).where(Document.document_type == document_type,
-                                      Document.direction == "inbound")
+                                      Document.direction.in_(directions))
         if business_key is not None:
             stmt = stmt.where(Document.business_key == business_key)
         if self.exclude_key:
             stmt = stmt.where(Document.idempotency_key != self.exclude_key)
         if "since" in where:
             stmt = stmt.where(Document.created_at >= where["since"])
+        if where.get("fingerprint"):  # every revision of the keys that ever had this content
+            had = (select(Document.business_key)
+                   .where(Document.fingerprint == where["fingerprint"],
+                          Document.business_key.startswith(f"{where['buyer']}/", autoescape=True)))
+            stmt = stmt.where(Document.business_key.in_(had))
         with self.db.reader() as s:
             rows = list(s.scalars(stmt.order_by(Document.id).limit(5000)))
             for r in rows:
@@ -62,15 +69,22 @@ class DbHistory:
         return None if row is None else model.model_validate(row.canonical)
 
     def purchase_order(self, po_number: str, *, buyer_id: str | None = None) -> PurchaseOrder | None:
+        # A customer's order came in; an order of ours went out to a supplier (its 855/856/810
+        # answer it). The buyer in the business key tells the two apart.
+        both = ("inbound", "outbound")
         if buyer_id is None:
-            rows = [r for r in self._rows("purchase_order") if r.canonical.get("po_number") == po_number]
+            rows = [r for r in self._rows("purchase_order", directions=both)
+                    if r.canonical.get("po_number") == po_number]
         else:
-            rows = self._rows("purchase_order", f"{buyer_id}/{po_number}")
+            rows = self._rows("purchase_order", f"{buyer_id}/{po_number}", directions=both)
         return self._model(latest_revision(rows), PurchaseOrder)
 
-    def orders_from_buyer(self, buyer_id: str, *, since: date) -> Sequence[PurchaseOrder]:
+    def orders_from_buyer(self, buyer_id: str, *, since: date,
+                          fingerprint: str | None = None) -> Sequence[PurchaseOrder]:
         latest: dict[str, Document] = {}
-        for r in self._rows("purchase_order"):
+        rows = self._rows("purchase_order", fingerprint=fingerprint, buyer=buyer_id) if fingerprint \
+            else self._rows("purchase_order")
+        for r in rows:
             c = r.canonical
             if c.get("buyer", {}).get("id") != buyer_id or str(c.get("order_date", "")) < since.isoformat():
                 continue

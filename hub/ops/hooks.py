@@ -56,6 +56,16 @@ def park(db: Database, *, job_id: int, attempts: int, inbox_id: int | None, payl
             s.execute(update(InboxEntry).where(InboxEntry.id == inbox_id).values(
                 status="waiting", outcome={"waiting_for": f"{error.business_key} revision {error.revision - 1}",
                                            "stage": outcome.stage}))
+    # The revision awaited may have been committed while this job ran: its wake-up (in
+    # ``after_accept``) did not see this job waiting yet. Look again now that it is.
+    with db.session() as s:
+        held = s.scalar(select(Document.id).where(
+            Document.business_key == error.business_key, Document.document_type == "purchase_order",
+            Document.revision == str(error.revision - 1)).limit(1))
+        if held is not None:
+            s.execute(update(Job).where(Job.id == job_id, Job.status == "waiting")
+                      .values(status="queued", next_attempt_at=utcnow()))
+            return "queued"
     return "waiting"
 
 

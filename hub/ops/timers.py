@@ -5,7 +5,14 @@ type was opened for the same document (or parked job) before.
 
 * ``missing_855``: a purchase order whose seller is a supplier partner and for which no
   order acknowledgment from that supplier is held, past the supplier's 855 SLA.
-* ``shipment_not_invoiced``: a ship notice with no invoice naming its shipment or order.
+* ``missing_856``: the same order with no ship notice from that supplier, past its 856 SLA.
+* ``missing_810``: a supplier's ship notice with no invoice naming its shipment or order,
+  past the supplier's 810 SLA (counted from the ship notice).
+* ``missing_997``: an EDI interchange Crossdock sent whose functional acknowledgment is
+  still pending after the partner's 997 SLA (the EDI profile's ``ack_expected_within_seconds``
+  when the partner's exception rules do not name one).
+* ``shipment_not_invoiced``: a ship notice (not a supplier's) with no invoice naming its
+  shipment or order.
 * ``revision_waiting_for_original``: a parked change past the partner's wait limit.
 
 Usage:
@@ -14,6 +21,7 @@ Usage:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -27,6 +35,7 @@ from hub.ops.rules import partner_policies, partner_rules
 from hub.ops.stages import Found
 from hub.partners import partner_dict
 from hub.storage.db import Database
+from hub.storage.edi_tables import EdiOutbound
 from hub.storage.tables import Case, Document, InboxEntry, Job, Partner, utcnow
 from pipelines.exceptions import Detection, PartnerRules, decide
 from pipelines.exceptions.detectors import (
@@ -87,26 +96,65 @@ class SlaTimers:
                  for d in docs if d.document_type == "order_acknowledgment"}
         invoiced = {v for d in docs if d.document_type == "invoice"
                     for v in (d.canonical.get("shipment_id"), d.canonical.get("po_number")) if v}
+        shipped = {(d.business_key.split("/")[0], o.get("po_number"))
+                   for d in docs if d.document_type == "ship_notice" for o in d.canonical.get("orders", [])}
         expectations, by_doc = [], {}
         shipments, by_ship = [], {}
         for d in docs:
             c = d.canonical
             seller = (c.get("seller") or {}).get("id")
-            if d.document_type == "purchase_order" and seller in suppliers and c.get("purpose") != "cancel" \
-                    and (seller, c.get("po_number")) not in acked:
+            if d.document_type == "purchase_order" and seller in suppliers and c.get("purpose") != "cancel":
                 name = f"purchase_order {d.business_key} rev {d.revision}"
-                expectations.append(Expectation("855", seller, name, d.created_at, _total(c), c.get("currency")))
                 by_doc[name] = d.business_key
+                if (seller, c.get("po_number")) not in acked:
+                    expectations.append(Expectation("855", seller, name, d.created_at, _total(c), c.get("currency")))
+                if (seller, c.get("po_number")) not in shipped:
+                    expectations.append(Expectation("856", seller, name, d.created_at, _total(c), c.get("currency")))
             if d.document_type == "ship_notice" and c.get("shipment_id") not in invoiced \
                     and not any(o.get("po_number") in invoiced for o in c.get("orders", [])):
                 sender = d.business_key.split("/")[0]
+                if sender in suppliers:  # a supplier owes us its invoice
+                    name = f"ship_notice {d.business_key}"
+                    expectations.append(Expectation("810", sender, name, d.created_at))
+                    by_doc[name] = d.business_key
+                    continue
                 shipments.append(OpenShipment(c["shipment_id"], sender, d.created_at))
                 by_ship[f"ship_notice {sender}/{c['shipment_id']}"] = d.business_key
+        expectations += self._unacknowledged(s, profiles, by_doc)
         out: list[tuple[Detection, str, int | None, str]] = [
             (f, by_doc[f.document], None, f.partner or "")
-               for f in detect_overdue_documents(expectations, now=now, partners=rules)]
+            for f in detect_overdue_documents(expectations, now=now, partners=self._with_edi_sla(profiles, rules))]
         out += [(f, by_ship[f.document], None, f.partner or "")
                 for f in detect_uninvoiced_shipments(shipments, now=now, partners=rules)]
+        return out
+
+    @staticmethod
+    def _unacknowledged(s: Any, profiles: Mapping[str, Mapping[str, Any]],
+                        by_doc: dict[str, str]) -> list[Expectation]:
+        """Interchanges we sent that still wait for the partner's 997 / CONTRL."""
+        out = []
+        for row in s.execute(select(EdiOutbound.partner_id, EdiOutbound.set_id, EdiOutbound.interchange_control,
+                                    EdiOutbound.po_number, EdiOutbound.sent_at)
+                             .where(EdiOutbound.ack_status == "pending", EdiOutbound.sent_at.is_not(None))):
+            if row.partner_id not in profiles:
+                continue
+            name = f"{row.set_id} interchange {row.interchange_control} to {row.partner_id}"
+            by_doc[name] = f"{row.partner_id}/interchange/{row.interchange_control}"
+            out.append(Expectation("997", row.partner_id, name, row.sent_at))
+        return out
+
+    @staticmethod
+    def _with_edi_sla(profiles: Mapping[str, Mapping[str, Any]],
+                      rules: Mapping[str, PartnerRules]) -> dict[str, PartnerRules]:
+        """A partner's 997 SLA is its EDI profile's ``ack_expected_within_seconds`` unless its
+        exception rules name one."""
+        out = dict(rules)
+        for pid, profile in profiles.items():
+            edi = profile.get("edi") or {}
+            named = ((profile.get("exceptions") or {}).get("sla_hours") or {}).get("997")
+            if edi and named is None and pid in out:
+                seconds = edi.get("ack_expected_within_seconds", 86400)
+                out[pid] = dataclasses.replace(out[pid], sla_hours={**out[pid].sla_hours, "997": seconds / 3600})
         return out
 
     def _waiting(self, s: Any, rules: Mapping[str, PartnerRules],

@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["Notifier"]
 
-FINAL = ("processed", "duplicate", "failed", "case")
+FINAL = ("processed", "duplicate", "failed", "case", "waiting")  # waiting: a revision held for its original
 
 
 class Notifier:

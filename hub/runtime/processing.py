@@ -22,6 +22,7 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from canonical.documents import PurchaseOrder
 from canonical.errors import BusinessException, CrossdockError
 from hub.delivery import deliver
 from hub.edi.record import record_edi
@@ -35,6 +36,7 @@ from hub.stages import INGEST_STAGES
 from hub.storage.db import Database
 from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, Job, utcnow
 from pipelines.classify import Action, Resolution, classify, rules_from_data
+from pipelines.exceptions.detectors.orders import order_fingerprint
 from pipelines.retry import RetryPolicy
 from pipelines.runner import Message, Outcome, run_stages
 
@@ -121,6 +123,9 @@ class Processor:
         if snap is None:
             return "skipped"
         if message is not None and (message.partner or {}).get("paused"):
+            with self.db.session() as s:  # distributed: the relay publishes it again after the resume
+                s.execute(update(Job).where(Job.id == job_id, Job.status.in_(OPEN_STATES))
+                          .values(published_at=None))
             return "paused"
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(job_id=job_id, inbox_id=snap.inbox_id,
@@ -132,6 +137,8 @@ class Processor:
                 for stage, seconds in outcome.timings.items():
                     self.metrics.stage_latency.labels(stage).observe(seconds)
             else:
+                if not self._lease(snap):
+                    return "skipped"  # another worker holds this delivery right now
                 outcome = self._deliver(snap)
             status = self._persist(snap, outcome, int((time.perf_counter() - started) * 1000))
             self.metrics.outcomes.labels(snap.kind, status).inc()
@@ -177,6 +184,24 @@ class Processor:
                 partner={"paused": True} if partner and partner.get("paused") else None,
             )
             return snap, message
+
+    def _lease(self, snap: _Snapshot) -> bool:
+        """Take a delivery before its side effect, so two copies of its message deliver once.
+
+        A job is published more than once on purpose (a replay's submit and the relay sweep, a
+        redelivery after a lost worker); an ingest job is safe to run twice (the idempotency
+        key), a delivery is not. Moving ``next_attempt_at`` past the delivery timeout claims it:
+        the conditional update succeeds for one worker only, and no sweep hands it out while the
+        lease runs. If that worker dies, the job is due again once the lease has passed.
+        """
+        now = utcnow()
+        lease = now + timedelta(seconds=self.settings.delivery_timeout_seconds * 2 + 30)
+        with self.db.session() as s:
+            taken = s.execute(  # type: ignore[attr-defined]  # DML results carry rowcount
+                update(Job).where(Job.id == snap.job_id, Job.status.in_(OPEN_STATES),
+                                  Job.attempts == snap.attempts, Job.next_attempt_at <= now)
+                .values(next_attempt_at=lease)).rowcount
+        return bool(taken)
 
     def _deliver(self, snap: _Snapshot) -> Outcome:
         message = Message(receipt_id=snap.inbox_id or 0, partner_id=snap.partner_id or "", channel="outbox", raw=b"")
@@ -280,7 +305,8 @@ class Processor:
             row = Document(inbox_id=snap.inbox_id, partner_id=message.partner_id,
                            document_type=doc.document_type, idempotency_key=key,
                            business_key=doc.business_key, revision=str(doc.revision_of),
-                           canonical=doc.model_dump(mode="json"))
+                           canonical=doc.model_dump(mode="json"),
+                           fingerprint=order_fingerprint(doc) if isinstance(doc, PurchaseOrder) else None)
             try:
                 with s.begin_nested():
                     s.add(row)

@@ -12,6 +12,8 @@ deliver job carries its document's business key) is published only once every ea
 with that key (by receipt, then job id) has finished, and a deliver job also waits while an
 earlier receipt of the same partner has not been parsed yet (its key may be the same). So
 one key's jobs run one after another on any number of workers, different keys in parallel.
+A paused partner's jobs are not published at all; a worker that finds one paused hands it
+back unpublished, so the first sweep after the resume publishes it.
 
 Several relays (every ``serve`` and the scheduler) may sweep at once: rows are taken with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
@@ -31,7 +33,7 @@ from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from hub.storage.db import Database
-from hub.storage.tables import Job, utcnow
+from hub.storage.tables import Job, Partner, utcnow
 
 __all__ = ["INGEST_GRACE_SECONDS", "Relay"]
 
@@ -64,6 +66,7 @@ class Relay:
         unparsed_earlier_receipt = exists().where(
             ingest.kind == "ingest", ingest.partner_id == Job.partner_id, ingest.status == "queued",
             ingest.attempts == 0, ingest.inbox_id < Job.inbox_id)
+        paused = exists().where(Partner.id == Job.partner_id, Partner.paused.is_(True))
         return (
             select(Job.id, Job.kind)
             .where(Job.status.in_(OPEN), Job.next_attempt_at <= now,
@@ -73,7 +76,8 @@ class Relay:
                        Job.published_at < Job.next_attempt_at,
                        Job.published_at < now - timedelta(seconds=self.republish_after)),
                    or_(Job.ordering_key.is_(None), ~earlier_same_key),
-                   or_(Job.kind != "deliver", ~unparsed_earlier_receipt))
+                   or_(Job.kind != "deliver", ~unparsed_earlier_receipt),
+                   ~paused)
             .order_by(Job.id)
             .limit(self.batch)
             .with_for_update(skip_locked=True, of=Job)

@@ -159,10 +159,13 @@ class Document(Base):
     status: Mapped[str] = mapped_column(String(20), default="accepted")
     canonical: Mapped[dict[str, Any]] = mapped_column()
     erp_document_number: Mapped[str | None] = mapped_column(String(40))
+    # what makes two orders the same order (duplicate-order detection looks it up)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     __table_args__ = (
         Index("ix_documents_business_key", "business_key"),
+        Index("ix_documents_fingerprint", "fingerprint"),
         Index("ix_documents_partner_type", "partner_id", "document_type"),
         Index("ix_documents_created", "created_at"),
     )

@@ -163,8 +163,12 @@ class DocumentHistory(Protocol):
         """The latest known revision of the order."""
         ...
 
-    def orders_from_buyer(self, buyer_id: str, *, since: date) -> Sequence[PurchaseOrder]:
-        """Orders from ``buyer_id`` dated ``since`` or later (latest revision of each)."""
+    def orders_from_buyer(self, buyer_id: str, *, since: date,
+                          fingerprint: str | None = None) -> Sequence[PurchaseOrder]:
+        """Orders from ``buyer_id`` dated ``since`` or later (latest revision of each).
+
+        With ``fingerprint`` a history may return only orders that had that content
+        fingerprint (``order_fingerprint``) in some revision; callers still compare."""
         ...
 
     def confirmed_acknowledgment(self, po_number: str, *, buyer_id: str) -> OrderAcknowledgment | None:

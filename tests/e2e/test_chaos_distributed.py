@@ -1,5 +1,6 @@
-"""Chaos in distributed mode: thousands of documents in flight, then a process, the broker or the
-database is taken away. Afterwards every document is in exactly one of processed / dead letter /
+"""Chaos in distributed mode: documents in flight (600 per fault in the suite; set
+CROSSDOCK_CHAOS_DOCUMENTS=5000 for a longer run), then a process, the broker or the database is
+taken away. Afterwards every document is in exactly one of processed / dead letter /
 case, and the downstream system saw each document written once.
 
 The broker and database restarts touch services other test runs on this machine share: each is a
@@ -29,7 +30,7 @@ from tests.support.cluster import Cluster
 from tests.support.hubproc import ADMIN_KEY
 from tests.support.services import PG_ADMIN_DSN, free_port, require_service
 
-N = int(os.environ.get("CROSSDOCK_CHAOS_DOCUMENTS", "2000"))
+N = int(os.environ.get("CROSSDOCK_CHAOS_DOCUMENTS", "600"))
 INBOUND = "/api/v1/inbound/ACME/purchase_order"
 
 

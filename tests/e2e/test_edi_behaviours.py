@@ -152,6 +152,9 @@ def test_late_acknowledgment_is_overdue_then_accepted(hub_sqlite: HubProcess, mo
     sent = place(hub, "PO-L1")
     overdue = hub.wait_for(lambda: [r for r in hub.client.get("/api/v1/edi/unacknowledged").json() if r["overdue"]])
     assert [r["id"] for r in overdue] == [sent["id"]]
+    late = hub.wait_for(lambda: hub.client.get("/api/v1/cases", params={"type": "missing_997"}).json()["items"],
+                        timeout=20)  # the scheduler's SLA timer opens a case for the operations queue
+    assert late[0]["partner_id"] == "MOCKSELLER" and late[0]["business_key"].startswith("MOCKSELLER/interchange/")
     mock_edi.client.advance(seconds=3601)
     hub.wait_for(lambda: hub.client.get("/api/v1/edi/unacknowledged").json() == [], timeout=30)
     assert outbound(hub, set_id="850")[0]["ack_status"] == "accepted"

@@ -165,6 +165,34 @@ def test_sla_timer_opens_a_missing_855_case_when_a_supplier_never_answers(hub: H
     assert len(hub.client.get("/api/v1/cases", params={"type": "missing_855"}).json()["items"]) == 1
 
 
+def test_sla_timers_open_missing_856_and_missing_810_cases_for_a_supplier(hub: HubProcess) -> None:
+    hub.add_partner("BUYING", role="internal")
+    hub.add_partner("SUPPLY2", role="supplier",
+                    exceptions={"sla_hours": {"855": 1000, "856": 0.0005, "810": 0.0005}})  # 1.8 s
+    po = {**order("PO-S2", "2.50", buyer="CROSSDOCK-DIST"), "seller": {"id": "SUPPLY2"}}
+    assert post(hub, "BUYING", po)["status"] == "processed"
+
+    def cases(kind: str) -> list[dict[str, Any]]:
+        return list(hub.client.get("/api/v1/cases", params={"type": kind}).json()["items"])
+
+    late_856 = hub.wait_for(lambda: cases("missing_856"), timeout=20)
+    assert late_856[0]["partner_id"] == "SUPPLY2" and late_856[0]["business_key"] == "CROSSDOCK-DIST/PO-S2"
+    assert cases("missing_855") == []  # its 855 SLA has not passed
+    asn = {"document_type": "ship_notice", "shipment_id": "SH-S2", "ship_date": time.strftime("%Y-%m-%d"),
+           "seller": {"id": "SUPPLY2"}, "buyer": {"id": "CROSSDOCK-DIST"},
+           "orders": [{"po_number": "PO-S2", "packs": [{"items": [
+               {"line_number": "1", "vendor_item": "WID-100", "quantity": "24", "uom": "EA"}]}]}]}
+    r = hub.client.post("/api/v1/inbound/SUPPLY2/ship_notice", json=asn)
+    assert r.status_code in (201, 202), r.text
+    late_810 = hub.wait_for(lambda: cases("missing_810"), timeout=20)
+    assert late_810[0]["partner_id"] == "SUPPLY2" and late_810[0]["business_key"] == "SUPPLY2/SH-S2"
+    assert "no 810 from SUPPLY2" in hub.client.get(f"/api/v1/cases/{late_810[0]['id']}").json()["details"][
+        "detection"]["message"]
+    assert cases("shipment_not_invoiced") == []  # a supplier's shipment is owed an invoice, not ours to bill
+    time.sleep(2)
+    assert len(cases("missing_856")) == 1 and len(cases("missing_810")) == 1
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_refdata_import_errors_name_row_and_column(hub: HubProcess, tmp_path: Path) -> None:
     bad = tmp_path / "items.csv"

@@ -71,3 +71,18 @@ def test_partner_rules_from_a_profile(database_url: str) -> None:
     assert not may_approve(profile, "pricing-manager", name="bob", role="operator")
     assert may_approve(profile, "pricing-manager", name="root", role="admin")
     assert not may_approve(profile, "pricing-manager", name="alice", role="viewer")
+
+
+def test_an_order_we_sent_to_a_supplier_is_known_to_its_answers(db: Database) -> None:
+    """A supplier's 855/856/810 refers to our outbound order: it is not an unknown purchase order."""
+    ours = PurchaseOrder.model_validate({
+        "po_number": "P-900", "order_date": "2026-11-20", "buyer": {"id": "DISTRIBUTOR"},
+        "seller": {"id": "SUPPLIER"}, "lines": [{"line_number": "1", "vendor_item": "W-1", "quantity": "4"}]})
+    assert DbHistory(db).purchase_order("P-900", buyer_id="DISTRIBUTOR") is None
+    with db.session() as s:
+        s.add(Document(partner_id="SUPPLIER", document_type="purchase_order", direction="outbound",
+                       idempotency_key=ours.idempotency_key, business_key=ours.business_key, revision="0",
+                       canonical=ours.model_dump(mode="json")))
+    held = DbHistory(db).purchase_order("P-900", buyer_id="DISTRIBUTOR")
+    assert held is not None and held.seller is not None and held.seller.id == "SUPPLIER"
+    assert DbHistory(db).orders_from_buyer("DISTRIBUTOR", since=date(2026, 11, 1)) == []  # not a customer's order

@@ -193,8 +193,10 @@ def detect_duplicate_order(po: PurchaseOrder, ctx: DetectionContext) -> list[Det
             evidence={"rule": "same_number_different_content", "held_revision": held.revision,
                       "held_total": held.total_amount(), "total": po.total_amount()},
             related=(describe(held),), amount_at_risk=money(po.total_amount()), currency=po.currency)]
+    if ctx.partner.duplicate_window_days < 0:
+        return []  # the partner has the same-content rule off
     since = po.order_date - timedelta(days=ctx.partner.duplicate_window_days)
-    for other in ctx.history.orders_from_buyer(po.buyer.id, since=since):
+    for other in ctx.history.orders_from_buyer(po.buyer.id, since=since, fingerprint=mine):
         days = abs((po.order_date - other.order_date).days)
         if other.po_number != po.po_number and days <= ctx.partner.duplicate_window_days \
                 and order_fingerprint(other) == mine:

@@ -47,7 +47,8 @@ class History:
                 and (buyer_id is None or p.buyer.id == buyer_id)]
         return max(hits, key=lambda p: p.revision) if hits else None
 
-    def orders_from_buyer(self, buyer_id: str, *, since: date) -> Sequence[PurchaseOrder]:
+    def orders_from_buyer(self, buyer_id: str, *, since: date,
+                          fingerprint: str | None = None) -> Sequence[PurchaseOrder]:
         return [p for p in self._of(PurchaseOrder) if p.buyer.id == buyer_id and p.order_date >= since]
 
     def confirmed_acknowledgment(self, po_number: str, *, buyer_id: str) -> OrderAcknowledgment | None:
