@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -139,7 +139,11 @@ def _business(s: Session, doc: CanonicalDocument, row: EdiReceived, partner: dic
         earlier = [model_for(str(r.document_type)).model_validate(r.canonical) for r in s.scalars(
             select(EdiReceived).where(
                 EdiReceived.partner_id == partner_id, EdiReceived.po_number == row.po_number,
-                EdiReceived.status == "accepted", EdiReceived.id != row.id, EdiReceived.canonical.is_not(None))
+                EdiReceived.status == "accepted", EdiReceived.id != row.id, EdiReceived.canonical.is_not(None),
+                # earlier means received earlier: workers may record replies in another order
+                EdiReceived.id < row.id if row.inbox_id is None else or_(
+                    EdiReceived.inbox_id < row.inbox_id,
+                    and_(EdiReceived.inbox_id == row.inbox_id, EdiReceived.id < row.id)))
             .order_by(EdiReceived.id))]
         po = PurchaseOrder.model_validate(po_row.canonical)
         return reply_differences(po, doc, earlier)

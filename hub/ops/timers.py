@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from hub.ops.cases import open_cases
 from hub.ops.rules import partner_policies, partner_rules
@@ -90,19 +90,22 @@ class SlaTimers:
                  now: datetime) -> list[tuple[Detection, str, int | None, str]]:
         suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
         docs = list(s.execute(select(Document.document_type, Document.business_key, Document.canonical,
-                                     Document.created_at, Document.revision)
-                              .where(Document.status.in_(_LIVE))))
-        acked = {(d.canonical.get("seller", {}).get("id"), d.canonical.get("po_number"))
-                 for d in docs if d.document_type == "order_acknowledgment"}
+                                     Document.created_at, Document.revision, Document.partner_id,
+                                     Document.direction)
+                              .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"))))
+        # an answer counts for the partner that sent it and for the seller it names
+        acked = {(who, d.canonical.get("po_number")) for d in docs if d.document_type == "order_acknowledgment"
+                 for who in (d.partner_id, (d.canonical.get("seller") or {}).get("id"))}
         invoiced = {v for d in docs if d.document_type == "invoice"
                     for v in (d.canonical.get("shipment_id"), d.canonical.get("po_number")) if v}
-        shipped = {(d.business_key.split("/")[0], o.get("po_number"))
-                   for d in docs if d.document_type == "ship_notice" for o in d.canonical.get("orders", [])}
+        shipped = {(who, o.get("po_number")) for d in docs if d.document_type == "ship_notice"
+                   for o in d.canonical.get("orders", []) for who in (d.partner_id, d.business_key.split("/")[0])}
         expectations, by_doc = [], {}
         shipments, by_ship = [], {}
         for d in docs:
             c = d.canonical
-            seller = (c.get("seller") or {}).get("id")
+            # an order of ours: sent to a supplier (outbound) or handed in for one (its seller)
+            seller = d.partner_id if d.direction == "outbound" else (c.get("seller") or {}).get("id")
             if d.document_type == "purchase_order" and seller in suppliers and c.get("purpose") != "cancel":
                 name = f"purchase_order {d.business_key} rev {d.revision}"
                 by_doc[name] = d.business_key
@@ -110,6 +113,8 @@ class SlaTimers:
                     expectations.append(Expectation("855", seller, name, d.created_at, _total(c), c.get("currency")))
                 if (seller, c.get("po_number")) not in shipped:
                     expectations.append(Expectation("856", seller, name, d.created_at, _total(c), c.get("currency")))
+            if d.direction == "outbound":
+                continue  # our own ship notices and invoices to customers are not expectations
             if d.document_type == "ship_notice" and c.get("shipment_id") not in invoiced \
                     and not any(o.get("po_number") in invoiced for o in c.get("orders", [])):
                 sender = d.business_key.split("/")[0]

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from canonical.documents import PurchaseOrder
 from canonical.errors import BusinessException, CrossdockError
+from connectors.formats import sniff
 from hub.delivery import deliver
 from hub.edi.record import record_edi
 from hub.inbox import BlobStore
@@ -174,6 +175,11 @@ class Processor:
             entry = s.get(InboxEntry, job.inbox_id)
             assert entry is not None, f"job {job_id} points at a missing inbox row"
             raw = entry.raw if entry.raw is not None else self.blobs.read(entry.blob_path or "")
+            if sniff(raw[:512]) is not None and _edi_waits_for_earlier(s, job):
+                if job.published_at is not None:  # distributed: the relay hands it out again in turn
+                    with self.db.session() as w:
+                        w.execute(update(Job).where(Job.id == job.id).values(published_at=None))
+                return None, None  # a partner's interchanges are read in the order they came
             snap.received_at = datetime.fromisoformat(retry_from) if retry_from else entry.received_at
             partner = self.context.partner(entry.partner_id)
             message = Message(
@@ -315,6 +321,7 @@ class Processor:
                 existing = s.scalar(select(Document.id).where(Document.idempotency_key == key))
                 assert existing is not None
                 ids.append(existing)
+                message.existing_ids[key] = existing  # what follows (EDI answers) treats it as seen
                 continue
             ids.append(row.id)
             new.append(row)
@@ -402,3 +409,16 @@ def _waits_for_earlier(s: Session, job: Job) -> bool:
     return bool(s.scalar(select(exists().where(
         earlier.ordering_key == job.ordering_key, earlier.status.in_(OPEN_STATES), earlier.id != job.id,
         or_(theirs < mine, and_(theirs == mine, earlier.id < job.id))))))
+
+
+def _edi_waits_for_earlier(s: Session, job: Job) -> bool:
+    """True while an earlier receipt of the same partner has not been read once yet.
+
+    EDI replies build on each other (an 855 before the 856 it confirms, an 856 before the
+    810): a partner's interchanges are read in arrival order. Only first reads are waited
+    for, so an earlier receipt that is retrying does not hold the partner up.
+    """
+    earlier = aliased(Job)
+    return bool(s.scalar(select(exists().where(
+        earlier.kind == "ingest", earlier.partner_id == job.partner_id, earlier.status == "queued",
+        earlier.attempts == 0, earlier.inbox_id < job.inbox_id))))

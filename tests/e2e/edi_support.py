@@ -27,13 +27,13 @@ def wire_seller(hub: HubProcess, mock: MockEdi, *, standard: str = "x12", behavi
 
 
 def wire_buyer(hub: HubProcess, mock: MockEdi, *, as_customer: str = "ACME", standard: str = "x12",
-               partner_id: str = "MOCKSELLER") -> None:
+               partner_id: str = "MOCKSELLER", **profile: Any) -> None:
     """Crossdock buys from mock-edi, trading as its customer ``as_customer`` (ACME / EURODIS)."""
     q = "14" if standard == "edifact" else "ZZ"
     hub.add_partner(partner_id, role="supplier", edi={
         "standard": standard, "interchange_id": "MOCKEDI", "our_interchange_id": as_customer,
         "interchange_qualifier": q, "our_interchange_qualifier": q},
-        as2={"as2_id": "MOCKEDI", "our_as2_id": as_customer, "url": mock.as2_url})
+        as2={"as2_id": "MOCKEDI", "our_as2_id": as_customer, "url": mock.as2_url}, **profile)
     mock.client.patch_partner(as_customer, as2_url=f"{hub.url}/as2")
 
 

@@ -76,7 +76,7 @@ def test_corrupt_reply_is_rejected_in_our_997_and_dead_lettered(hub_sqlite: HubP
 
 def test_reject_ack_and_no_ack_are_tracked(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
     hub = hub_sqlite
-    wire_buyer(hub, mock_edi)
+    wire_buyer(hub, mock_edi, exceptions={"sla_hours": {"855": 0.001}})  # 3.6 s
     mock_edi.client.patch_partner("ACME", behaviour="reject-ack")
     sent = place(hub, "PO-A1")
     hub.wait_for(lambda: outbound(hub, set_id="850")[0]["ack_status"] == "rejected")
@@ -86,6 +86,10 @@ def test_reject_ack_and_no_ack_are_tracked(hub_sqlite: HubProcess, mock_edi: Moc
     pending = hub.client.get("/api/v1/edi/unacknowledged").json()
     assert [r["id"] for r in pending] == [second["id"]]
     assert sent["id"] != second["id"]
+    # the supplier never confirms PO-A2: the SLA timer opens a missing-855 case for purchasing
+    late = hub.wait_for(lambda: {c["business_key"] for c in hub.client.get(
+        "/api/v1/cases", params={"type": "missing_855"}).json()["items"]} >= {"ACME/PO-A2"}, timeout=20)
+    assert late
 
 
 @pytest.mark.parametrize(("behaviour", "expected"), [
@@ -113,10 +117,14 @@ def test_duplicate_order_is_one_order_and_a_case(hub_sqlite: HubProcess, mock_ed
     wire_seller(hub, mock_edi, auto_respond=("855",))
     mock_edi.client.patch_partner("CROSSDOCK", behaviour="duplicate-order")
     mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-DUP")
-    hub.wait_for(lambda: len(received(hub, partner="MOCKEDI", po_number="PO-DUP")) >= 2)
+
+    def both_copies() -> bool:  # mock-edi queues the second copy a second later on its own clock
+        mock_edi.client.advance(seconds=1)
+        return len(received(hub, partner="MOCKEDI", po_number="PO-DUP")) >= 2
+    hub.wait_for(both_copies, interval=0.5)
     rows = received(hub, partner="MOCKEDI", po_number="PO-DUP")
     assert len({r["document_id"] for r in rows}) == 1
-    assert any(n["rule"] == "duplicate-order" for r in rows for n in r["notes"])
+    assert any(n["rule"] == "duplicate-order" for r in rows for n in r["notes"]), rows
     hub.wait_for(lambda: len([r for r in outbound(hub) if r["set_id"] == "997" and r["status"] == "sent"]) >= 2)
     assert len([r for r in outbound(hub) if r["set_id"] == "855"]) == 1
 
