@@ -11,6 +11,8 @@ Profile keys (all optional; a partner profile allows extra keys):
   (admins may approve anything).
 * ``resend``: ``"case"`` (default) or ``"acknowledge"``: a resend of a known document with
   other content is a duplicate-order case, or acknowledged and not processed again.
+* ``transfers``: ``{"transit_days": 5}`` for an internal partner: how long a stock transfer's
+  ship notice may wait for a ``delivered`` shipment status before it is a case.
 * ``record_maps``: ``{"purchase_order": "webshop_order"}``: payloads of that type are read
   with the named record map (JSON or CSV) instead of as canonical JSON.
 

@@ -13,6 +13,9 @@ type was opened for the same document (or parked job) before.
   when the partner's exception rules do not name one).
 * ``shipment_not_invoiced``: a ship notice (not a supplier's) with no invoice naming its
   shipment or order.
+* ``transfer_not_received``: a ship notice from an internal partner (a stock transfer
+  between our warehouses) with no ``delivered`` shipment status for its shipment or tracking
+  number after the partner's ``transfers.transit_days`` (default 5).
 * ``revision_waiting_for_original``: a parked change past the partner's wait limit.
 
 Usage:
@@ -41,9 +44,11 @@ from pipelines.exceptions import Detection, PartnerRules, decide
 from pipelines.exceptions.detectors import (
     Expectation,
     OpenShipment,
+    OpenTransfer,
     WaitingRevision,
     detect_overdue_documents,
     detect_uninvoiced_shipments,
+    detect_unreceived_transfers,
     detect_waiting_revisions,
 )
 from pipelines.refdata import ReferenceData
@@ -100,6 +105,12 @@ class SlaTimers:
                     for v in (d.canonical.get("shipment_id"), d.canonical.get("po_number")) if v}
         shipped = {(who, o.get("po_number")) for d in docs if d.document_type == "ship_notice"
                    for o in d.canonical.get("orders", []) for who in (d.partner_id, d.business_key.split("/")[0])}
+        internal = {pid for pid, p in profiles.items() if p.get("role") == "internal"}
+        delivered = {ref for d in docs if d.document_type == "shipment_status"
+                     and any(e.get("code") == "delivered" for e in d.canonical.get("events", []))
+                     for ref in (d.canonical.get("shipment_id"), d.canonical.get("tracking_number")) if ref}
+        transfers: list[OpenTransfer] = []
+        by_transfer: dict[str, tuple[str, str]] = {}
         expectations, by_doc = [], {}
         shipments, by_ship = [], {}
         for d in docs:
@@ -115,6 +126,12 @@ class SlaTimers:
                     expectations.append(Expectation("856", seller, name, d.created_at, _total(c), c.get("currency")))
             if d.direction == "outbound":
                 continue  # our own ship notices and invoices to customers are not expectations
+            if d.document_type == "ship_notice" and d.partner_id in internal:
+                transfer = self._transfer(d, profiles[d.partner_id], delivered)
+                if transfer is not None:
+                    transfers.append(transfer)
+                    by_transfer[f"transfer {transfer.transfer_id}"] = (d.business_key, d.partner_id)
+                continue  # a transfer between our warehouses is received, not invoiced
             if d.document_type == "ship_notice" and c.get("shipment_id") not in invoiced \
                     and not any(o.get("po_number") in invoiced for o in c.get("orders", [])):
                 sender = d.business_key.split("/")[0]
@@ -131,7 +148,19 @@ class SlaTimers:
             for f in detect_overdue_documents(expectations, now=now, partners=self._with_edi_sla(profiles, rules))]
         out += [(f, by_ship[f.document], None, f.partner or "")
                 for f in detect_uninvoiced_shipments(shipments, now=now, partners=rules)]
+        out += [(f, by_transfer[f.document][0], None, by_transfer[f.document][1])
+                for f in detect_unreceived_transfers(transfers, now=now)]
         return out
+
+    @staticmethod
+    def _transfer(d: Any, profile: Mapping[str, Any], delivered: set[str]) -> OpenTransfer | None:
+        c = d.canonical
+        if c.get("shipment_id") in delivered or (c.get("tracking_number") or "") in delivered:
+            return None
+        transit = (profile.get("transfers") or {}).get("transit_days")
+        return OpenTransfer(str(c.get("shipment_id")), str((c.get("ship_from") or c.get("seller") or {}).get("id")),
+                            str((c.get("ship_to") or {}).get("id")), d.created_at,
+                            float(transit) if transit is not None else None)
 
     @staticmethod
     def _unacknowledged(s: Any, profiles: Mapping[str, Mapping[str, Any]],

@@ -193,6 +193,40 @@ def test_sla_timers_open_missing_856_and_missing_810_cases_for_a_supplier(hub: H
     assert len(cases("missing_856")) == 1 and len(cases("missing_810")) == 1
 
 
+def test_a_transfer_not_received_in_transit_time_is_a_case(hub: HubProcess) -> None:
+    hub.add_partner("WMS", role="internal", transfers={"transit_days": 0.00003})  # about 2.6 s
+
+    def transfer(shipment: str, tracking: str) -> None:
+        # the stock transfer order (a purchase order between our warehouses), then its ship notice
+        sto = {**order(f"TR-{shipment}", "1.20", buyer="CROSSDOCK-DIST", quantity="40"),
+               "seller": {"id": "CROSSDOCK-DIST"}, "ship_to": {"id": "WH-WEST"}}
+        assert post(hub, "WMS", sto)["status"] == "processed"
+        r = hub.client.post("/api/v1/inbound/WMS/ship_notice", json={
+            "document_type": "ship_notice", "shipment_id": shipment, "ship_date": time.strftime("%Y-%m-%d"),
+            "seller": {"id": "CROSSDOCK-DIST"}, "buyer": {"id": "CROSSDOCK-DIST"},
+            "ship_from": {"id": "WH-EAST"}, "ship_to": {"id": "WH-WEST"},
+            "carrier_scac": "UPSN", "tracking_number": tracking,
+            "orders": [{"po_number": f"TR-{shipment}", "packs": [{"items": [
+                {"line_number": "1", "vendor_item": "WID-100", "quantity": "40", "uom": "EA"}]}]}]})
+        assert r.status_code in (201, 202), r.text
+
+    transfer("T-1", "1Z001")
+    transfer("T-2", "1Z002")
+    r = hub.client.post("/api/v1/inbound/WMS/shipment_status", json={
+        "document_type": "shipment_status", "carrier_scac": "UPSN", "tracking_number": "1Z002",
+        "events": [{"code": "delivered", "occurred_at": "2026-12-01T10:00:00Z"}]})
+    assert r.status_code in (201, 202), r.text
+    cases = hub.wait_for(lambda: hub.client.get("/api/v1/cases", params={"type": "transfer_not_received"})
+                         .json()["items"], timeout=20)
+    assert [c["business_key"] for c in cases] == ["CROSSDOCK-DIST/T-1"] and cases[0]["partner_id"] == "WMS"
+    detail = hub.client.get(f"/api/v1/cases/{cases[0]['id']}").json()
+    assert "not received at WH-WEST" in detail["details"]["detection"]["message"]
+    assert detail["recommended_action"] == "trace_transfer"
+    time.sleep(3)  # the delivered transfer never opens one; the open one is not opened twice
+    assert len(hub.client.get("/api/v1/cases", params={"type": "transfer_not_received"}).json()["items"]) == 1
+    assert hub.client.get("/api/v1/cases", params={"type": "shipment_not_invoiced"}).json()["items"] == []
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_refdata_import_errors_name_row_and_column(hub: HubProcess, tmp_path: Path) -> None:
     bad = tmp_path / "items.csv"

@@ -117,7 +117,7 @@ class OpenTransfer:
     from_warehouse: str
     to_warehouse: str
     shipped_at: datetime
-    transit_days: int | None = None
+    transit_days: float | None = None
     amount: Decimal | None = None
     currency: str | None = None
 
