@@ -39,23 +39,30 @@ def _rules(hub: HubProcess, po: str) -> set[str]:
     return {n["rule"] for r in received(hub, partner="MOCKSELLER", po_number=po) for n in r["notes"]}
 
 
-def test_replayed_interchange_is_refused_and_not_processed_twice(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
+@pytest.mark.parametrize(("standard", "order_code", "ack_set", "refusal"), [
+    ("x12", "850", "997", ("TA1", "*R*025")),
+    ("edifact", "ORDERS", "CONTRL", ("CONTRL", "+4+26")),  # UCI: rejected (0083=4), duplicate (0085=26)
+])
+def test_replayed_interchange_is_refused_and_not_processed_twice(hub_sqlite: HubProcess, mock_edi: MockEdi,
+                                                                 standard: str, order_code: str, ack_set: str,
+                                                                 refusal: tuple[str, str]) -> None:
     hub = hub_sqlite
-    wire_seller(hub, mock_edi, auto_respond=())
+    wire_seller(hub, mock_edi, standard=standard, auto_respond=())
     mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-R1")
-    hub.wait_for(lambda: any(r["set_id"] == "997" and r["status"] == "sent" for r in outbound(hub)))
-    order_out = next(o for o in mock_edi.client.outbox() if o.get("code") == "850")
+    hub.wait_for(lambda: any(r["set_id"] == ack_set and r["status"] == "sent" for r in outbound(hub)))
+    order_out = next(o for o in mock_edi.client.outbox() if o.get("code") == order_code)
     mock_edi.client.resend(order_out["id"])
-    # mock-edi reads no TA1 from a partner: its MDN says so, and Crossdock records that (refused)
-    hub.wait_for(lambda: any(r["set_id"] == "TA1" and r["status"] in ("sent", "refused") for r in outbound(hub)))
+    refusal_set, code = refusal
+    # mock-edi may not read a TA1 from a partner: its MDN says so, and Crossdock records that (refused)
+    answers = hub.wait_for(lambda: [r for r in outbound(hub) if r["set_id"] == refusal_set
+                                    and r["status"] in ("sent", "refused")][1 if refusal_set == ack_set else 0:])
     rows = received(hub, partner="MOCKEDI")
     assert [r["status"] for r in rows] == ["accepted", "duplicate"]
     docs = hub.client.get("/api/v1/documents", params={"partner": "MOCKEDI"}).json()
     items = docs["items"] if isinstance(docs, dict) else docs
     assert len([d for d in items if d["document_type"] == "purchase_order"]) == 1
-    ta1 = next(r for r in outbound(hub) if r["set_id"] == "TA1")
-    raw = hub.client.get(f"/api/v1/edi/outbound/{ta1['id']}/raw").text
-    assert "*R*025" in raw
+    raw = hub.client.get(f"/api/v1/edi/outbound/{answers[0]['id']}/raw").text
+    assert code in raw, raw
 
 
 def test_corrupt_reply_is_rejected_in_our_997_and_dead_lettered(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
