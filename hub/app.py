@@ -66,7 +66,8 @@ class Hub:
         self.processor = Processor(self.db, settings, blobs=self.blobs, metrics=self.metrics,
                                    notify=self.notifier.done)
         # Timed checks (missing 855, waiting revisions ...): here, so `crossdock scheduler` runs them too.
-        self.scheduler.every(1.0, "sla-timers", SlaTimers(self.db, self.processor.context.refdata).run)
+        # Every 5 s: SLAs are hours; a pass reads the last 30 days of documents (timers.LOOKBACK).
+        self.scheduler.every(5.0, "sla-timers", SlaTimers(self.db, self.processor.context.refdata).run)
         self.scheduler.every(settings.reconcile_interval_seconds, "reconcile", Reconciler(self.db).scheduled)
         self.scheduler.every(settings.scheduler_interval_seconds, "edi-send", edi_api.edi_sender(self))  # outbound EDI
         if settings.erp_poll_seconds:  # what changed in the ERP: reference data in, 856/810 out (delta reads)

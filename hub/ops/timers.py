@@ -18,6 +18,10 @@ type was opened for the same document (or parked job) before.
   number after the partner's ``transfers.transit_days`` (default 5).
 * ``revision_waiting_for_original``: a parked change past the partner's wait limit.
 
+Each pass reads the documents and interchanges of the last ``LOOKBACK`` (30 days): the
+longest SLA is days, and a pass every few seconds opens a case long before a document
+leaves the window, so the cost of a pass stays bounded as the tables grow.
+
 Usage:
     timers = SlaTimers(db, refdata); scheduler.every(5, "sla-timers", timers.run)
 """
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -53,10 +57,11 @@ from pipelines.exceptions.detectors import (
 )
 from pipelines.refdata import ReferenceData
 
-__all__ = ["SlaTimers"]
+__all__ = ["LOOKBACK", "SlaTimers"]
 
 log = structlog.get_logger("crossdock.timers")
 _LIVE = ("accepted", "delivered", "delivery_failed")
+LOOKBACK = timedelta(days=30)
 
 
 def _total(canonical: Mapping[str, Any]) -> Decimal:
@@ -97,7 +102,8 @@ class SlaTimers:
         docs = list(s.execute(select(Document.document_type, Document.business_key, Document.canonical,
                                      Document.created_at, Document.revision, Document.partner_id,
                                      Document.direction)
-                              .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"))))
+                              .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
+                                     Document.created_at >= now - LOOKBACK)))
         # an answer counts for the partner that sent it and for the seller it names
         acked = {(who, d.canonical.get("po_number")) for d in docs if d.document_type == "order_acknowledgment"
                  for who in (d.partner_id, (d.canonical.get("seller") or {}).get("id"))}
@@ -142,7 +148,7 @@ class SlaTimers:
                     continue
                 shipments.append(OpenShipment(c["shipment_id"], sender, d.created_at))
                 by_ship[f"ship_notice {sender}/{c['shipment_id']}"] = d.business_key
-        expectations += self._unacknowledged(s, profiles, by_doc)
+        expectations += self._unacknowledged(s, profiles, by_doc, since=now - LOOKBACK)
         out: list[tuple[Detection, str, int | None, str]] = [
             (f, by_doc[f.document], None, f.partner or "")
             for f in detect_overdue_documents(expectations, now=now, partners=self._with_edi_sla(profiles, rules))]
@@ -164,12 +170,12 @@ class SlaTimers:
 
     @staticmethod
     def _unacknowledged(s: Any, profiles: Mapping[str, Mapping[str, Any]],
-                        by_doc: dict[str, str]) -> list[Expectation]:
+                        by_doc: dict[str, str], *, since: datetime) -> list[Expectation]:
         """Interchanges we sent that still wait for the partner's 997 / CONTRL."""
         out = []
         for row in s.execute(select(EdiOutbound.partner_id, EdiOutbound.set_id, EdiOutbound.interchange_control,
                                     EdiOutbound.po_number, EdiOutbound.sent_at)
-                             .where(EdiOutbound.ack_status == "pending", EdiOutbound.sent_at.is_not(None))):
+                             .where(EdiOutbound.ack_status == "pending", EdiOutbound.sent_at >= since)):
             if row.partner_id not in profiles:
                 continue
             name = f"{row.set_id} interchange {row.interchange_control} to {row.partner_id}"
