@@ -8,9 +8,14 @@ written from it: ``x12.ta1.001`` (TA105 note), ``x12.ak9.4`` (AK905 group error)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from canonical.errors import Finding
 
-__all__ = ["code_number", "finding"]
+if TYPE_CHECKING:
+    from connectors.formats.segments import Segment
+
+__all__ = ["EnvelopeContext", "code_number", "finding"]
 
 
 def finding(
@@ -45,6 +50,29 @@ def finding(
         segment_position=segment_position, element_position=element_position,
         component_position=component_position, value=value,
     )
+
+
+class EnvelopeContext:
+    """Findings about one interchange: ``at`` fills in partner, interchange and segment.
+
+    ``prefix`` is put before every code (``"edifact.0085."`` makes ``"29"`` a CONTRL code)."""
+
+    __slots__ = ("interchange", "partner", "prefix")
+
+    def __init__(self, interchange: str, partner: str | None, *, prefix: str = "") -> None:
+        self.interchange = interchange
+        self.partner = partner
+        self.prefix = prefix
+
+    def at(self, code: str, message: str, *, envelope: str | None = None,
+           seg: Segment | None = None, element: int | None = None,
+           value: str | None = None) -> Finding:
+        return finding(
+            self.prefix + code, message, partner=self.partner, interchange=self.interchange,
+            envelope=envelope, segment_id=seg.tag if seg else None,
+            segment_position=seg.position if seg else None, element_position=element,
+            value=value,
+        )
 
 
 def code_number(code: str) -> str:

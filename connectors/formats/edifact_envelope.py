@@ -7,32 +7,13 @@ count does not match, 13 missing, 30 groups and messages mixed, 33 outside a mes
 
 from __future__ import annotations
 
-from canonical.errors import Finding
-from connectors.formats._findings import finding
+from connectors.formats._findings import EnvelopeContext
 from connectors.formats.model import Delimiters, Group, Interchange, Transaction
 from connectors.formats.segments import Segment
 
 __all__ = ["assemble"]
 
 _SERVICE = frozenset(("UNH", "UNG", "UNE", "UNZ", "UNB"))
-
-
-class _Context:
-    __slots__ = ("interchange", "partner")
-
-    def __init__(self, interchange: str, partner: str | None) -> None:
-        self.interchange = interchange
-        self.partner = partner
-
-    def at(self, code: str, message: str, *, envelope: str | None = None,
-           seg: Segment | None = None, element: int | None = None,
-           value: str | None = None) -> Finding:
-        return finding(
-            "edifact.0085." + code, message, partner=self.partner,
-            interchange=self.interchange, envelope=envelope,
-            segment_id=seg.tag if seg else None,
-            segment_position=seg.position if seg else None, element_position=element,
-            value=value)
 
 
 def assemble(
@@ -49,7 +30,7 @@ def assemble(
         version=":".join(syntax), delimiters=d, test=unb.get(11) == "1",
         ack_requested=unb.get(9) == "1", header=unb, offset=offset,
     )
-    ctx = _Context(f"UNB {ic.control_number}", partner)
+    ctx = EnvelopeContext(f"UNB {ic.control_number}", partner, prefix="edifact.0085.")
     group: Group | None = None
     tx: Transaction | None = None
     count = 0
@@ -111,7 +92,7 @@ def _name(tx: Transaction) -> str:
     return f"UNH {tx.control_number} {tx.set_id}"
 
 
-def _close_message(tx: Transaction, ctx: _Context) -> None:
+def _close_message(tx: Transaction, ctx: EnvelopeContext) -> None:
     unt = tx.segments[-1]
     said, ref = unt.get(1), unt.get(2)
     if said != str(len(tx.segments)):
@@ -124,7 +105,7 @@ def _close_message(tx: Transaction, ctx: _Context) -> None:
             envelope=_name(tx), seg=unt, element=2, value=ref))
 
 
-def _close_group(group: Group, ctx: _Context, une: Segment) -> None:
+def _close_group(group: Group, ctx: EnvelopeContext, une: Segment) -> None:
     name = f"UNG {group.control_number}"
     if une.get(1) != str(len(group.transactions)):
         group.findings.append(ctx.at(
@@ -136,7 +117,7 @@ def _close_group(group: Group, ctx: _Context, une: Segment) -> None:
             envelope=name, seg=une, element=2, value=une.get(2)))
 
 
-def _close_interchange(ic: Interchange, ctx: _Context, explicit_groups: int) -> None:
+def _close_interchange(ic: Interchange, ctx: EnvelopeContext, explicit_groups: int) -> None:
     unz = ic.trailer
     if not ic.transactions():
         ic.findings.append(ctx.at("32", "the interchange carries no message"))

@@ -7,32 +7,13 @@ interchange is still delivered.
 
 from __future__ import annotations
 
-from canonical.errors import Finding
-from connectors.formats._findings import finding
+from connectors.formats._findings import EnvelopeContext
 from connectors.formats.model import Delimiters, Group, Interchange, Transaction
 from connectors.formats.segments import Segment
 
 __all__ = ["assemble"]
 
 _ENVELOPE = frozenset(("ST", "GS", "GE", "IEA", "ISA"))
-
-
-class _Context:
-    __slots__ = ("interchange", "partner")
-
-    def __init__(self, interchange: str, partner: str | None) -> None:
-        self.interchange = interchange
-        self.partner = partner
-
-    def at(self, code: str, message: str, *, envelope: str | None = None,
-           seg: Segment | None = None, element: int | None = None,
-           value: str | None = None) -> Finding:
-        return finding(
-            code, message, partner=self.partner, interchange=self.interchange,
-            envelope=envelope, segment_id=seg.tag if seg else None,
-            segment_position=seg.position if seg else None, element_position=element,
-            value=value,
-        )
 
 
 def assemble(
@@ -51,7 +32,7 @@ def assemble(
         date=v(9), time=v(10), version=v(12), delimiters=d, test=v(15) == "T",
         ack_requested=v(14) == "1", header=isa, offset=offset,
     )
-    ctx = _Context(f"ISA {ic.control_number}", partner)
+    ctx = EnvelopeContext(f"ISA {ic.control_number}", partner)
     _check_isa(ic, isa, ctx)
     group: Group | None = None
     tx: Transaction | None = None
@@ -130,7 +111,7 @@ _ISA_CHECKS = (
 )
 
 
-def _check_isa(ic: Interchange, isa: Segment, ctx: _Context) -> None:
+def _check_isa(ic: Interchange, isa: Segment, ctx: EnvelopeContext) -> None:
     for element, note, what, valid in _ISA_CHECKS:
         value = isa.get(element) or ""
         if not valid(value):
@@ -150,7 +131,7 @@ def _flagged(tx: Transaction) -> bool:
     return any(f.code == "x12.ak5.2" for f in tx.findings)
 
 
-def _close_set(tx: Transaction, ctx: _Context) -> None:
+def _close_set(tx: Transaction, ctx: EnvelopeContext) -> None:
     se = tx.segments[-1]
     said, ref = se.get(1), se.get(2)
     if said != str(len(tx.segments)):
@@ -163,7 +144,7 @@ def _close_set(tx: Transaction, ctx: _Context) -> None:
             envelope=_name(tx), seg=se, element=2, value=ref))
 
 
-def _close_group(group: Group, ctx: _Context, ge: Segment) -> None:
+def _close_group(group: Group, ctx: EnvelopeContext, ge: Segment) -> None:
     seen: set[str] = set()
     for tx in group.transactions:
         if tx.segments[-1].tag != "SE" and not _flagged(tx):
@@ -183,7 +164,7 @@ def _close_group(group: Group, ctx: _Context, ge: Segment) -> None:
             envelope=_gname(group), seg=ge, element=2, value=ge.get(2)))
 
 
-def _close_interchange(ic: Interchange, ctx: _Context) -> None:
+def _close_interchange(ic: Interchange, ctx: EnvelopeContext) -> None:
     for group in ic.groups:
         for tx in group.transactions:
             if tx.segments[-1].tag != "SE" and not _flagged(tx):
