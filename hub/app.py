@@ -27,6 +27,7 @@ from hub.api.problems import install_problem_handlers
 from hub.auth import Principal, create_key, hash_key
 from hub.edi import api as edi_api
 from hub.erp.documents import ErpDocumentFeed
+from hub.erp.purchasing import ErpPurchaseOrderFeed
 from hub.erp.refdata_sync import ErpReferenceSync
 from hub.inbox import BlobStore, DatabaseInbox
 from hub.metrics import Metrics
@@ -73,6 +74,7 @@ class Hub:
         if settings.erp_poll_seconds:  # what changed in the ERP: reference data in, 856/810 out (delta reads)
             self.scheduler.every(settings.erp_poll_seconds, "erp-refdata", ErpReferenceSync(self.db).run)
             self.scheduler.every(settings.erp_poll_seconds, "erp-documents", ErpDocumentFeed(self.db).run)
+            self.scheduler.every(settings.erp_poll_seconds, "erp-purchase-orders", ErpPurchaseOrderFeed(self.db).run)
         self.runtime: Runtime
         if settings.mode == "distributed":
             from hub.runtime.distributed import DistributedRuntime

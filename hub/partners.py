@@ -15,6 +15,7 @@ from connectors.transports.as2.config import AS2PartnerConfig
 from connectors.transports.webhook import WebhookConfig
 from hub.edi.profile import EdiProfile
 from hub.erp.destination import ErpTarget
+from hub.erp.suppliers import ErpSupplierTarget
 from hub.logging import SECRET_KEYS
 from hub.sources import ConnectorEntry, validate_connector_config
 from hub.storage.tables import Partner
@@ -41,7 +42,9 @@ class Destination(BaseModel):
     path: str | None = Field(None, description="directory: the folder to write `<key>.json` files into")
     document_types: list[str] = Field(default_factory=list, description="Only these types (all when empty)")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers")
-    erp: ErpTarget | None = Field(None, description="sap_s4: the ERP connection, sold-to party and material mapping")
+    erp: ErpTarget | ErpSupplierTarget | None = Field(
+        None, description="sap_s4: the ERP connection and the customer's sold-to party and material mapping, "
+                          "or the supplier's number and item mapping")
 
     @field_validator("url")
     @classmethod
@@ -53,7 +56,7 @@ class Destination(BaseModel):
     @model_validator(mode="after")
     def _erp_target(self) -> Destination:
         if self.type == "sap_s4" and self.erp is None:
-            raise ValueError("an sap_s4 destination needs `erp` (connection, sold_to, materials)")
+            raise ValueError("an sap_s4 destination needs `erp` (connection, sold_to or supplier, ...)")
         return self
 
 

@@ -19,9 +19,11 @@ from connectors.erp.models import (
     ErpPurchaseOrderItem,
     GoodsReceiptLine,
     IdocReceipt,
+    PostedSupplierInvoice,
     Product,
     SalesOrder,
     SalesOrderItem,
+    SupplierInvoiceItem,
 )
 from connectors.erp.sap_config import SapS4Config
 from connectors.erp.sap_http import WriteInDoubt
@@ -41,10 +43,12 @@ __all__ = [
     "ErpPurchaseOrderItem",
     "GoodsReceiptLine",
     "IdocReceipt",
+    "PostedSupplierInvoice",
     "Product",
     "SalesOrder",
     "SalesOrderItem",
     "SapS4Config",
     "SapS4Gateway",
+    "SupplierInvoiceItem",
     "WriteInDoubt",
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from canonical.documents import Invoice, OrderAcknowledgment, PurchaseOrder
 from connectors.erp.models import (
@@ -24,8 +24,10 @@ from connectors.erp.models import (
     ErpPurchaseOrder,
     GoodsReceiptLine,
     IdocReceipt,
+    PostedSupplierInvoice,
     Product,
     SalesOrder,
+    SupplierInvoiceItem,
 )
 
 __all__ = ["ErpGateway"]
@@ -76,9 +78,11 @@ class ErpGateway(abc.ABC):
 
     @abc.abstractmethod
     def read_purchase_orders(
-        self, *, supplier: str | None = None, numbers: Sequence[str] = ()
+        self, *, supplier: str | None = None, numbers: Sequence[str] = (),
+        created_since: datetime | None = None,
     ) -> list[ErpPurchaseOrder]:
-        """Our purchase orders with their items (no delta: the ERP offers none)."""
+        """Our purchase orders with their items (no delta: the ERP offers none; a creation
+        time watermark stands in for it)."""
 
     # ---------------------------------------------------------- master data
     @abc.abstractmethod
@@ -103,8 +107,18 @@ class ErpGateway(abc.ABC):
         """Receive a supplier's shipment against our PO; returns the material document."""
 
     @abc.abstractmethod
-    def post_supplier_invoice(self, invoice: Invoice, *, supplier: str) -> str:
-        """Post a supplier's invoice; returns the ERP's supplier invoice number."""
+    def find_goods_receipt(self, *, delivery_note: str) -> str | None:
+        """The material document that received the supplier's delivery note, if any."""
+
+    @abc.abstractmethod
+    def post_supplier_invoice(
+        self, invoice: Invoice, *, supplier: str, items: Sequence[SupplierInvoiceItem] = ()
+    ) -> str:
+        """Post a supplier's invoice (``items`` against our PO) once; returns the ERP's number."""
+
+    @abc.abstractmethod
+    def read_supplier_invoices(self, *, supplier: str) -> list[PostedSupplierInvoice]:
+        """The supplier's invoices in the ERP, with the PO items each was posted against."""
 
     @abc.abstractmethod
     def post_order_confirmation(

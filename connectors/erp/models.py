@@ -6,7 +6,7 @@ the ERP's own document number so a write-back can be traced in the ERP.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -26,9 +26,11 @@ __all__ = [
     "ErpRecord",
     "GoodsReceiptLine",
     "IdocReceipt",
+    "PostedSupplierInvoice",
     "Product",
     "SalesOrder",
     "SalesOrderItem",
+    "SupplierInvoiceItem",
 ]
 
 
@@ -117,8 +119,13 @@ class ErpPurchaseOrderItem(ErpRecord):
     quantity: Decimal
     unit: str
     net_price: Decimal
+    price_unit: Decimal = Field(Decimal(1), gt=0, description="Quantity the net price is for")
     plant: str = ""
     completely_delivered: bool = False
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.net_price / self.price_unit
 
 
 class ErpPurchaseOrder(ErpRecord):
@@ -128,6 +135,7 @@ class ErpPurchaseOrder(ErpRecord):
     supplier: str
     currency: str
     order_date: date | None = None
+    created_at: datetime | None = None
     items: list[ErpPurchaseOrderItem] = Field(default_factory=list)
 
 
@@ -183,6 +191,27 @@ class GoodsReceiptLine(ErpRecord):
     plant: str
     quantity: Decimal = Field(gt=0)
     unit: str = "PC"
+
+
+class SupplierInvoiceItem(ErpRecord):
+    """One line of a supplier invoice, posted against an item of our purchase order."""
+
+    purchase_order: str
+    purchase_order_item: str
+    quantity: Decimal = Field(gt=0)
+    unit: str = "PC"
+    amount: Decimal | None = Field(None, description="Net amount billed for the item")
+
+
+class PostedSupplierInvoice(ErpRecord):
+    """A supplier invoice in the ERP, with the purchase order items it was posted against."""
+
+    supplier_invoice: str
+    supplier: str
+    reference: str = Field(description="The supplier's own invoice number")
+    gross_amount: Decimal
+    currency: str = ""
+    items: list[SupplierInvoiceItem] = Field(default_factory=list)
 
 
 class IdocReceipt(ErpRecord):

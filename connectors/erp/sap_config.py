@@ -44,6 +44,10 @@ class SapS4Config(ConnectorConfig):
         True, description="Check sold-to party and materials before creating a sales order, "
                           "so an unknown material is a business exception, not an order")
     odata_root: str = Field("/sap/opu/odata/sap", description="Path under which the APIs live")
+    max_pages: int = Field(
+        10_000, ge=1,
+        description="Most pages one read follows through the server's __next links; a read "
+                    "that goes on longer is treated as a paging loop and fails")
     idoc_path: str = Field("/sap/bc/idoc", description="Inbound IDoc endpoint (XML over HTTP)")
     sales_order_type: str = Field("OR", description="Sales document type for created orders")
     sales_organization: str = Field("1710", description="Sales organization")

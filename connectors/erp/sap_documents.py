@@ -2,12 +2,14 @@
 
 Deliveries (API_OUTBOUND_DELIVERY_SRV) and billing documents (API_BILLING_DOCUMENT_SRV)
 support delta; purchase orders (API_PURCHASEORDER_PROCESS_SRV) do not, so they are read by
-supplier or by number.
+supplier, by number, or by creation time (a watermark the caller keeps).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from connectors.erp.models import (
@@ -20,7 +22,16 @@ from connectors.erp.models import (
     ErpPurchaseOrderItem,
 )
 from connectors.erp.sap_http import SapSession
-from connectors.erp.sap_odata import delta_read, odata_date, odata_decimal, quote, results
+from connectors.erp.sap_odata import (
+    delta_read,
+    dt_literal,
+    odata_date,
+    odata_datetime,
+    odata_decimal,
+    quote,
+    read_all,
+    results,
+)
 
 __all__ = [
     "parse_billing_document",
@@ -69,11 +80,13 @@ def parse_purchase_order(row: Mapping[str, Any]) -> ErpPurchaseOrder:
     return ErpPurchaseOrder(
         purchase_order=_s(row, "PurchaseOrder"), supplier=_s(row, "Supplier"),
         currency=_s(row, "DocumentCurrency"), order_date=odata_date(row.get("PurchaseOrderDate")),
+        created_at=odata_datetime(row.get("CreationDate")),
         items=[ErpPurchaseOrderItem(
             item=_s(it, "PurchaseOrderItem"), material=_s(it, "Material"),
             text=_s(it, "PurchaseOrderItemText"), quantity=odata_decimal(it.get("OrderQuantity")),
             unit=_s(it, "PurchaseOrderQuantityUnit"),
-            net_price=odata_decimal(it.get("NetPriceAmount")), plant=_s(it, "Plant"),
+            net_price=odata_decimal(it.get("NetPriceAmount")),
+            price_unit=odata_decimal(it.get("NetPriceQuantity")) or Decimal(1), plant=_s(it, "Plant"),
             completely_delivered=bool(it.get("IsCompletelyDelivered")),
         ) for it in results(row.get("to_PurchaseOrderItem"))])
 
@@ -88,12 +101,16 @@ def read_billing_documents(session: SapSession, *, since: str | None) -> DeltaPa
                       parse_billing_document, since=since, expand="to_Item")
 
 
-def read_purchase_orders(session: SapSession, *, supplier: str | None,
-                         numbers: Sequence[str]) -> list[ErpPurchaseOrder]:
+def read_purchase_orders(session: SapSession, *, supplier: str | None, numbers: Sequence[str],
+                         created_since: datetime | None = None) -> list[ErpPurchaseOrder]:
+    """By supplier and/or number; ``created_since`` stands in for the delta the API lacks."""
     clauses = [f"PurchaseOrder eq {quote(n)}" for n in numbers]
     flt = " or ".join(clauses)
     if supplier:
         flt = f"Supplier eq {quote(supplier)}" + (f" and ({flt})" if flt else "")
+    if created_since is not None:
+        moment = created_since.astimezone(UTC) if created_since.tzinfo else created_since
+        flt = f"CreationDate ge {dt_literal(moment)}" + (f" and ({flt})" if flt else "")
     params = {"$expand": "to_PurchaseOrderItem", **({"$filter": flt} if flt else {})}
-    payload = session.get_json("API_PURCHASEORDER_PROCESS_SRV", "A_PurchaseOrder", params)
-    return [parse_purchase_order(row) for row in results(payload)]
+    rows = read_all(session, "API_PURCHASEORDER_PROCESS_SRV", "A_PurchaseOrder", params)
+    return [parse_purchase_order(row) for row in rows]

@@ -160,6 +160,14 @@ class SapSession:
                                 headers=dict(headers or {}))
         return response.json()["d"]
 
+    def get_link(self, url: str, *, headers: Mapping[str, str] | None = None) -> Any:
+        """GET a link the ERP handed out (a ``__next`` page) and return the ``d`` payload."""
+        target = httpx.URL(url)
+        if "$format" not in target.params:
+            target = target.copy_merge_params({"$format": "json"})  # params= would drop the link's query
+        response = self.request("GET", str(target), headers=dict(headers or {}))
+        return response.json()["d"]
+
     def post_json(self, service: str, resource: str, body: Mapping[str, Any],
                   params: Mapping[str, str] | None = None) -> Any:
         response = self.request("POST", self.service_path(service, resource), service=service,

@@ -9,7 +9,7 @@ Usage:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar
 
 import httpx
@@ -27,8 +27,10 @@ from connectors.erp.models import (
     ErpPurchaseOrder,
     GoodsReceiptLine,
     IdocReceipt,
+    PostedSupplierInvoice,
     Product,
     SalesOrder,
+    SupplierInvoiceItem,
 )
 from connectors.erp.sap_config import SapS4Config
 from connectors.erp.sap_http import SapSession
@@ -93,9 +95,10 @@ class SapS4Gateway(ErpGateway):
     def read_billing_documents(self, *, since: str | None = None) -> DeltaPage[BillingDocument]:
         return sap_documents.read_billing_documents(self.session, since=since)
 
-    def read_purchase_orders(self, *, supplier: str | None = None,
-                             numbers: Sequence[str] = ()) -> list[ErpPurchaseOrder]:
-        return sap_documents.read_purchase_orders(self.session, supplier=supplier, numbers=numbers)
+    def read_purchase_orders(self, *, supplier: str | None = None, numbers: Sequence[str] = (),
+                             created_since: datetime | None = None) -> list[ErpPurchaseOrder]:
+        return sap_documents.read_purchase_orders(self.session, supplier=supplier, numbers=numbers,
+                                                  created_since=created_since)
 
     # -------------------------------------------------------------- master data
     def read_products(self, *, since: str | None = None) -> DeltaPage[Product]:
@@ -115,8 +118,15 @@ class SapS4Gateway(ErpGateway):
         return sap_goods_receipt.post_goods_receipt(
             self.session, delivery_note=delivery_note, posting_date=posting_date, lines=lines)
 
-    def post_supplier_invoice(self, invoice: Invoice, *, supplier: str) -> str:
-        return sap_invoices.post_supplier_invoice(self.session, invoice, supplier=supplier)
+    def find_goods_receipt(self, *, delivery_note: str) -> str | None:
+        return sap_goods_receipt.find_goods_receipt(self.session, delivery_note=delivery_note)
+
+    def post_supplier_invoice(self, invoice: Invoice, *, supplier: str,
+                              items: Sequence[SupplierInvoiceItem] = ()) -> str:
+        return sap_invoices.post_supplier_invoice(self.session, invoice, supplier=supplier, items=items)
+
+    def read_supplier_invoices(self, *, supplier: str) -> list[PostedSupplierInvoice]:
+        return sap_invoices.read_supplier_invoices(self.session, supplier=supplier)
 
     def post_order_confirmation(self, ack: OrderAcknowledgment, *, purchase_order: str,
                                 supplier: str) -> IdocReceipt:

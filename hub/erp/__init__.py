@@ -1,4 +1,4 @@
-"""ERP write-back: the ``sap_s4`` destination that the outbox relays accepted orders to.
+"""ERP write-back: the ``sap_s4`` destination that the outbox relays accepted documents to.
 
 Usage:
     >>> from hub.erp import ErpTarget
@@ -10,5 +10,7 @@ Usage:
 from __future__ import annotations
 
 from hub.erp.destination import ErpTarget, deliver_to_erp, gateway_for, line_materials
+from hub.erp.suppliers import ErpSupplierTarget, post_supplier_document
 
-__all__ = ["ErpTarget", "deliver_to_erp", "gateway_for", "line_materials"]
+__all__ = ["ErpSupplierTarget", "ErpTarget", "deliver_to_erp", "gateway_for", "line_materials",
+           "post_supplier_document"]

@@ -22,36 +22,18 @@ an unknown material or blocked customer opens a case.
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import threading
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from canonical.documents import OrderPurpose, PurchaseOrder
 from canonical.errors import ConfigurationError, PermanentError
-from connectors.erp import SapS4Config, SapS4Gateway
+from hub.erp.gateways import gateway_for, valid_connection
+from hub.erp.suppliers import SUPPLIER_DOCUMENTS, ErpSupplierTarget, post_supplier_document
 
 __all__ = ["ErpTarget", "deliver_to_erp", "gateway_for", "line_materials"]
 
-_gateways: dict[str, SapS4Gateway] = {}
-_lock = threading.Lock()
-_ENV = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
-
-
-def _resolve(connection: dict[str, Any]) -> dict[str, Any]:
-    """``"${NAME}"`` values come from the environment, so secrets stay out of profiles and job rows."""
-    out = dict(connection)
-    for key, value in connection.items():
-        found = _ENV.match(value) if isinstance(value, str) else None
-        if found:
-            if found.group(1) not in os.environ:
-                raise ConfigurationError(f"ERP connection: {key} refers to ${{{found.group(1)}}}, which is not set",
-                                         code="config.destination")
-            out[key] = os.environ[found.group(1)]
-    return out
+_T = TypeVar("_T", bound=BaseModel)
 
 
 class ErpTarget(BaseModel):
@@ -71,26 +53,7 @@ class ErpTarget(BaseModel):
         False, description="Read the ERP's products and this sold-to party into reference data (every "
                            "CROSSDOCK_ERP_POLL_SECONDS); with an item master, orders are validated against it")
 
-    @field_validator("connection")
-    @classmethod
-    def _valid_connection(cls, value: dict[str, Any]) -> dict[str, Any]:
-        try:
-            SapS4Config.model_validate(value)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ValueError(f"connection{'.' + where if where else ''}: {first['msg']}") from None
-        return value
-
-
-def gateway_for(connection: dict[str, Any]) -> SapS4Gateway:
-    """The one gateway of this process for a connection (it remembers writes in doubt)."""
-    key = json.dumps(connection, sort_keys=True, default=str)
-    with _lock:
-        gateway = _gateways.get(key)
-        if gateway is None:
-            gateway = _gateways[key] = SapS4Gateway(SapS4Config.model_validate(_resolve(connection)))
-        return gateway
+    _valid_connection = field_validator("connection")(valid_connection)
 
 
 def line_materials(po: PurchaseOrder, target: ErpTarget) -> dict[str, str]:
@@ -107,17 +70,26 @@ def line_materials(po: PurchaseOrder, target: ErpTarget) -> dict[str, str]:
     return out
 
 
+def _target(model: type[_T], destination: dict[str, Any]) -> _T:
+    try:
+        return model.model_validate(destination.get("erp") or {})
+    except ValidationError as exc:
+        raise ConfigurationError(f"sap_s4 destination: {exc.errors()[0]['msg']}",
+                                 code="config.destination") from None
+
+
 def deliver_to_erp(destination: dict[str, Any], document: dict[str, Any]) -> str | None:
     """Ensure the order's sales order exists; returns its number (None: a cancel of nothing).
+
+    A supplier's confirmation, ship notice or invoice is posted against our purchase order
+    instead (:func:`hub.erp.suppliers.post_supplier_document`).
 
     Usage:
         number = deliver_to_erp({"type": "sap_s4", "erp": {...}}, canonical_order)
     """
-    try:
-        target = ErpTarget.model_validate(destination.get("erp") or {})
-    except ValidationError as exc:
-        raise ConfigurationError(f"sap_s4 destination: {exc.errors()[0]['msg']}",
-                                 code="config.destination") from None
+    if document.get("document_type") in SUPPLIER_DOCUMENTS:
+        return post_supplier_document(_target(ErpSupplierTarget, destination), document)
+    target = _target(ErpTarget, destination)
     if document.get("document_type") != "purchase_order":
         raise PermanentError(f"an sap_s4 destination takes purchase orders, not {document.get('document_type')!r}",
                              code="erp.unsupported_document", details={"document_type": document.get("document_type")})

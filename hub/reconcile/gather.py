@@ -5,6 +5,8 @@ its orders (a cancelled one is left out), with quantities per ERP material mappe
 way the write-back maps them. An order still waiting in the outbox, or whose write-back
 already opened a case, is marked pending: it is someone's work already, not a finding.
 The ERP side: sales orders, deliveries and billing documents read through the gateway.
+For suppliers: their accepted 856s and 810s, and the goods receipts (by delivery note) and
+supplier invoices (by the supplier's invoice number) the ERP holds for them.
 """
 
 from __future__ import annotations
@@ -18,14 +20,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from canonical.documents import OrderPurpose, PurchaseOrder
+from canonical.documents import Invoice, OrderPurpose, PurchaseOrder, ShipNotice
 from connectors.erp import SalesOrder, SapS4Gateway
 from hub.erp.destination import ErpTarget, line_materials
+from hub.erp.suppliers import ErpSupplierTarget
 from hub.runtime.processing import OPEN_STATES
 from hub.storage.tables import Case, Document, Job, Partner
-from pipelines.reconcile import ErpDelivery, ErpOrder, HubOrder
+from pipelines.reconcile import ErpDelivery, ErpOrder, ErpPosting, HubOrder, SupplierDocument
 
-__all__ = ["ErpScope", "erp_orders", "erp_scopes", "hub_orders", "read_deliveries"]
+__all__ = ["ErpScope", "erp_orders", "erp_postings", "erp_scopes", "hub_orders", "read_deliveries",
+           "supplier_documents"]
 
 CLOSED_CASES = ("resolved", "rejected", "approved", "auto_resolved")
 
@@ -48,8 +52,9 @@ def erp_scopes(s: Session) -> list[ErpScope]:
     for partner in s.scalars(select(Partner).where(Partner.active.is_(True)).order_by(Partner.id)):
         for dest in (partner.profile or {}).get("destinations") or []:
             types = dest.get("document_types") or []
-            if dest.get("type") != "sap_s4" or not dest.get("erp") or (types and "purchase_order" not in types):
-                continue
+            if dest.get("type") != "sap_s4" or "sold_to" not in (dest.get("erp") or {}) \
+                    or (types and "purchase_order" not in types):
+                continue  # a supplier's destination has no sold-to: it is not about customer orders
             target = ErpTarget.model_validate(dest["erp"])
             key = repr(sorted(target.connection.items()))
             scopes.setdefault(key, ErpScope(target.connection)).targets[partner.id] = target
@@ -114,3 +119,49 @@ def read_deliveries(gateway: SapS4Gateway) -> tuple[list[ErpDelivery], set[str]]
     billed = {i.sales_order for b in gateway.read_billing_documents(since=None).records for i in b.items
               if i.sales_order}
     return deliveries, billed
+
+
+def _busy(s: Session, partner_id: str) -> tuple[set[int], set[int | None]]:
+    """Documents whose write-back is still in the outbox, and those with an open ERP case."""
+    open_jobs = set(s.scalars(select(Job.document_id).where(
+        Job.kind == "deliver", Job.partner_id == partner_id, Job.status.in_(OPEN_STATES))))
+    with_case = set(s.scalars(select(Case.document_id).where(
+        Case.partner_id == partner_id, Case.type.like("erp.%"), Case.status.not_in(CLOSED_CASES))))
+    return {d for d in open_jobs if d is not None}, with_case
+
+
+def supplier_documents(s: Session, partner_id: str) -> list[SupplierDocument]:
+    """The supplier's accepted ship notices and invoices (the latest revision of each)."""
+    pending, with_case = _busy(s, partner_id)
+    latest: dict[str, Document] = {}
+    for doc in s.scalars(select(Document).where(
+            Document.partner_id == partner_id, Document.direction == "inbound",
+            Document.document_type.in_(("ship_notice", "invoice"))).order_by(Document.id)):
+        latest[doc.business_key] = doc
+    out = []
+    for doc in latest.values():
+        if doc.document_type == "ship_notice":
+            notice = ShipNotice.model_validate(doc.canonical)
+            number, pos, amount = notice.shipment_id, frozenset(o.po_number for o in notice.orders), None
+        else:
+            invoice = Invoice.model_validate(doc.canonical)
+            number, amount = invoice.invoice_number, invoice.totals.total_amount
+            pos = frozenset({invoice.po_number} if invoice.po_number else ())
+        out.append(SupplierDocument(doc.id, partner_id, doc.business_key, doc.document_type, number, pos, amount,
+                                    pending=doc.id in pending or doc.id in with_case))
+    return out
+
+
+def erp_postings(gateway: SapS4Gateway, target: ErpSupplierTarget, documents: list[SupplierDocument]
+                 ) -> dict[tuple[str, str], ErpPosting]:
+    """What the ERP holds for the supplier's documents, keyed by (document type, number)."""
+    out: dict[tuple[str, str], ErpPosting] = {}
+    for doc in documents:
+        if doc.document_type == "ship_notice" and (found := gateway.find_goods_receipt(delivery_note=doc.number)):
+            out[("ship_notice", doc.number)] = ErpPosting(found)
+    if any(d.document_type == "invoice" for d in documents):
+        for inv in gateway.read_supplier_invoices(supplier=target.supplier):
+            out[("invoice", inv.reference)] = ErpPosting(
+                inv.supplier_invoice, frozenset(i.purchase_order for i in inv.items if i.purchase_order),
+                inv.gross_amount)
+    return out

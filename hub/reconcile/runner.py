@@ -1,8 +1,10 @@
 """Run reconciliation jobs: gather, compare, record the run, open a case per difference.
 
 Jobs: ``sales_orders`` (every accepted order has exactly one sales order with the same
-quantities; no ERP order of our customers without a hub order) and ``billing`` (every
-delivery of the hub's orders is billed); ``all`` runs both. A difference already in an open
+quantities; no ERP order of our customers without a hub order), ``billing`` (every
+delivery of the hub's orders is billed) and ``supplier_postings`` (every supplier 856 has a
+goods receipt, every supplier 810 a supplier invoice for its amount and purchase order);
+``all`` runs them all. A difference already in an open
 case of the same type and subject is counted again but not opened twice.
 
 Usage:
@@ -17,17 +19,32 @@ import structlog
 from sqlalchemy import select
 
 from hub.erp.destination import gateway_for
+from hub.erp.suppliers import supplier_targets
 from hub.ops.cases import event
-from hub.reconcile.gather import CLOSED_CASES, erp_orders, erp_scopes, hub_orders, read_deliveries
+from hub.reconcile.gather import (
+    CLOSED_CASES,
+    erp_orders,
+    erp_postings,
+    erp_scopes,
+    hub_orders,
+    read_deliveries,
+    supplier_documents,
+)
 from hub.storage.db import Database
 from hub.storage.reconcile_tables import ReconcileRun
 from hub.storage.tables import Case, utcnow
-from pipelines.reconcile import Mismatch, Report, reconcile_billing, reconcile_sales_orders
+from pipelines.reconcile import (
+    Mismatch,
+    Report,
+    reconcile_billing,
+    reconcile_sales_orders,
+    reconcile_supplier_postings,
+)
 
 __all__ = ["JOBS", "Reconciler", "UnknownJob"]
 
 log = structlog.get_logger("crossdock.reconcile")
-JOBS = ("sales_orders", "billing")
+JOBS = ("sales_orders", "billing", "supplier_postings")
 ACTOR = "reconcile"
 
 
@@ -92,6 +109,12 @@ class Reconciler:
                 deliveries, billed = read_deliveries(gateway)
                 ours = {o.erp_number: o for o in orders if o.erp_number}
                 report = report.merge(reconcile_billing(deliveries, billed, hub_sales_orders=ours))
+        if "supplier_postings" in jobs:
+            with self.db.reader() as s:
+                suppliers = [(target, supplier_documents(s, partner_id)) for partner_id, target in supplier_targets(s)]
+            for target, documents in suppliers:
+                postings = erp_postings(gateway_for(target.connection), target, documents)
+                report = report.merge(reconcile_supplier_postings(documents, postings))
         report.job = "+".join(jobs)
         return report
 

@@ -12,23 +12,32 @@ Usage:
 
 from __future__ import annotations
 
-from pipelines.reconcile.checks import reconcile_billing, reconcile_sales_orders
+from pipelines.reconcile.checks import (
+    reconcile_billing,
+    reconcile_sales_orders,
+    reconcile_supplier_postings,
+)
 from pipelines.reconcile.records import (
     KINDS,
     ErpDelivery,
     ErpOrder,
+    ErpPosting,
     HubOrder,
     Mismatch,
     Report,
+    SupplierDocument,
 )
 
 __all__ = [
     "KINDS",
     "ErpDelivery",
     "ErpOrder",
+    "ErpPosting",
     "HubOrder",
     "Mismatch",
     "Report",
+    "SupplierDocument",
     "reconcile_billing",
     "reconcile_sales_orders",
+    "reconcile_supplier_postings",
 ]

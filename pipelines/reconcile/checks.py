@@ -3,6 +3,8 @@
 ``reconcile_sales_orders``: every accepted order has exactly one sales order with the same
 quantities, and every recent sales order of our customers has an order in the hub.
 ``reconcile_billing``: every delivery against one of the hub's sales orders is billed.
+``reconcile_supplier_postings``: every supplier 856 / 810 is posted against its purchase order,
+an invoice for the amount and purchase order it names.
 """
 
 from __future__ import annotations
@@ -13,9 +15,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from pipelines.reconcile.records import ErpDelivery, ErpOrder, HubOrder, Mismatch, Report
+from pipelines.reconcile.records import (
+    ErpDelivery,
+    ErpOrder,
+    ErpPosting,
+    HubOrder,
+    Mismatch,
+    Report,
+    SupplierDocument,
+)
 
-__all__ = ["reconcile_billing", "reconcile_sales_orders"]
+__all__ = ["reconcile_billing", "reconcile_sales_orders", "reconcile_supplier_postings"]
 
 
 def _quantity_differences(want: Mapping[str, Decimal], have: Mapping[str, Decimal]) -> dict[str, list[str]]:
@@ -113,4 +123,47 @@ def reconcile_billing(deliveries: Iterable[ErpDelivery], billed_sales_orders: Co
             details={"delivery": delivery.delivery, "sales_orders": unbilled, "customer_po": order.customer_po,
                      "business_key": order.business_key,
                      "delivery_date": delivery.delivery_date.isoformat() if delivery.delivery_date else None}))
+    return report
+
+
+def reconcile_supplier_postings(documents: Iterable[SupplierDocument],
+                                postings: Mapping[tuple[str, str], ErpPosting]) -> Report:
+    """Every supplier ship notice has a goods receipt, every invoice a supplier invoice that agrees.
+
+    ``postings`` maps (document type, number) to what the ERP holds for it. A document whose
+    posting still waits in the outbox (or has a case already) is not counted as missing.
+
+    Usage:
+        report = reconcile_supplier_postings(docs, {("invoice", "INV-1"): ErpPosting("5105600001", ...)})
+    """
+    report = Report("supplier_postings")
+    for doc in sorted(documents, key=lambda d: d.document_id):
+        posted = postings.get((doc.document_type, doc.number))
+        if doc.pending and posted is None:
+            continue
+        report.checked += 1
+        what = "ship notice" if doc.document_type == "ship_notice" else "invoice"
+        facts: dict[str, Any] = {"document_type": doc.document_type, "number": doc.number,
+                                 "purchase_orders": sorted(doc.purchase_orders),
+                                 "erp_document": posted.number if posted else None}
+        if posted is None:
+            kind = "supplier_receipt_not_posted" if doc.document_type == "ship_notice" else "supplier_invoice_not_posted"
+            report.mismatches.append(Mismatch(
+                kind, doc.business_key, f"The {what} {doc.number} of {doc.partner_id} for purchase order "
+                f"{', '.join(sorted(doc.purchase_orders))} is not posted in the ERP",
+                partner_id=doc.partner_id, document_id=doc.document_id, details=facts))
+            continue
+        amount_differs = doc.amount is not None and posted.amount is not None and doc.amount != posted.amount
+        other_po = bool(posted.purchase_orders) and posted.purchase_orders != doc.purchase_orders
+        if doc.document_type == "invoice" and (amount_differs or other_po):
+            report.mismatches.append(Mismatch(
+                "supplier_invoice_mismatch", doc.business_key,
+                f"Supplier invoice {posted.number} differs from the {what} {doc.number} of {doc.partner_id}: "
+                f"amount {posted.amount} against {doc.amount}, purchase orders "
+                f"{', '.join(sorted(posted.purchase_orders)) or '-'} against {', '.join(sorted(doc.purchase_orders))}",
+                partner_id=doc.partner_id, document_id=doc.document_id,
+                details={**facts, "amount": [str(doc.amount), str(posted.amount)], "columns": ["invoice", "erp"],
+                         "erp_purchase_orders": sorted(posted.purchase_orders)}))
+            continue
+        report.matched += 1
     return report

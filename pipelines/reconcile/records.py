@@ -12,7 +12,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["KINDS", "ErpDelivery", "ErpOrder", "HubOrder", "Mismatch", "Report"]
+__all__ = ["KINDS", "ErpDelivery", "ErpOrder", "ErpPosting", "HubOrder", "Mismatch", "Report",
+           "SupplierDocument"]
 
 #: Every kind of difference, with the severity of the case it opens.
 KINDS: dict[str, str] = {
@@ -21,6 +22,9 @@ KINDS: dict[str, str] = {
     "orphan_sales_order": "medium",  # an ERP order for our customer that the hub never received
     "quantity_mismatch": "medium",  # the ERP order's quantities differ from the customer's order
     "delivery_not_billed": "medium",  # shipped but never invoiced
+    "supplier_receipt_not_posted": "high",  # a supplier's 856 with no goods receipt in the ERP
+    "supplier_invoice_not_posted": "high",  # a supplier's 810 with no supplier invoice in the ERP
+    "supplier_invoice_mismatch": "high",  # posted, but for another amount or purchase order
 }
 
 
@@ -57,6 +61,29 @@ class ErpDelivery:
     sold_to: str
     sales_orders: frozenset[str]
     delivery_date: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SupplierDocument:
+    """A supplier's 856 (``ship_notice``) or 810 (``invoice``) the hub accepted for our PO."""
+
+    document_id: int
+    partner_id: str
+    business_key: str
+    document_type: str
+    number: str  # the shipment id or the supplier's invoice number
+    purchase_orders: frozenset[str]
+    amount: Decimal | None = None  # an invoice's total
+    pending: bool = False  # its posting still waits in the outbox or already has a case
+
+
+@dataclass(frozen=True, slots=True)
+class ErpPosting:
+    """What the ERP holds for a supplier document: a goods receipt or a supplier invoice."""
+
+    number: str
+    purchase_orders: frozenset[str] = frozenset()
+    amount: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from tests.support.hubproc import HubProcess
 from tests.support.mock_sap import MockSap
 
@@ -56,3 +58,28 @@ def erp_number(hub: HubProcess, business_key: str, timeout: float = 40.0) -> str
 
 def sales_orders(sap: MockSap, po: str) -> list[dict[str, Any]]:
     return sap.control.odata("A_SalesOrder", filter=f"PurchaseOrderByCustomer eq '{po}'", expand="to_Item")
+
+
+def sap_read(sap: MockSap, service: str, entity_set: str, *, filter: str, expand: str | None = None
+             ) -> list[dict[str, Any]]:
+    """Rows of any OData V2 entity set of mock-sap, as another SAP user would read them."""
+    params = {"$format": "json", "$filter": filter, **({"$expand": expand} if expand else {})}
+    r = httpx.get(f"{sap.base_url}/sap/opu/odata/sap/{service}/{entity_set}", params=params, timeout=10)
+    r.raise_for_status()
+    return list(r.json()["d"]["results"])
+
+
+def create_purchase_order(sap: MockSap, supplier: str, items: list[tuple[str, str, str]]) -> str:
+    """A purchase order entered in the ERP by a buyer: ``items`` are (material, quantity, net price)."""
+    service = f"{sap.base_url}/sap/opu/odata/sap/API_PURCHASEORDER_PROCESS_SRV"
+    with httpx.Client(timeout=10) as client:
+        token = client.get(service + "/", headers={"X-CSRF-Token": "Fetch"}).headers["x-csrf-token"]
+        r = client.post(service + "/A_PurchaseOrder", headers={"X-CSRF-Token": token, "Accept": "application/json"},
+                        json={"PurchaseOrderType": "NB", "CompanyCode": "1710", "PurchasingOrganization": "1710",
+                              "PurchasingGroup": "001", "Supplier": supplier, "DocumentCurrency": "USD",
+                              "to_PurchaseOrderItem": {"results": [
+                                  {"Material": m, "OrderQuantity": q, "PurchaseOrderQuantityUnit": "PC",
+                                   "NetPriceAmount": p, "NetPriceQuantity": "1", "Plant": "1710"}
+                                  for m, q, p in items]}})
+        r.raise_for_status()
+        return str(r.json()["d"]["PurchaseOrder"])
