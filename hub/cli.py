@@ -447,7 +447,7 @@ def partners_load(directory: Path) -> None:
 
 
 @app.command()
-def reconcile(job: Annotated[str, typer.Argument(help="sales_orders, billing, supplier_postings or all")] = "all") -> None:
+def reconcile(job: Annotated[str, typer.Argument(help="sales_orders, billing, supplier_postings, partner_documents or all")] = "all") -> None:
     """Compare the hub's orders with the ERP now; prints the recorded run. Example: crossdock reconcile billing"""
     from hub.reconcile import Reconciler, UnknownJob
     from hub.storage.reconcile_tables import ReconcileRun

@@ -23,6 +23,7 @@ from connectors.erp.models import (
     Product,
     SalesOrder,
     SalesOrderItem,
+    SalesOrderItemChange,
     SupplierInvoiceItem,
 )
 from connectors.erp.sap_config import SapS4Config
@@ -47,6 +48,7 @@ __all__ = [
     "Product",
     "SalesOrder",
     "SalesOrderItem",
+    "SalesOrderItemChange",
     "SapS4Config",
     "SapS4Gateway",
     "SupplierInvoiceItem",

@@ -27,6 +27,7 @@ from connectors.erp.models import (
     PostedSupplierInvoice,
     Product,
     SalesOrder,
+    SalesOrderItemChange,
     SupplierInvoiceItem,
 )
 
@@ -62,6 +63,11 @@ class ErpGateway(abc.ABC):
     @abc.abstractmethod
     def read_sales_order(self, sales_order: str) -> SalesOrder | None:
         """The order with its items, or None when the ERP has no such order."""
+
+    @abc.abstractmethod
+    def change_sales_order(self, sales_order: str, changes: Sequence[SalesOrderItemChange]) -> None:
+        """Update, insert or cancel items as told; no look-up of its own (the caller plans from
+        a fresh read). A change still in doubt after a timeout holds the next one off."""
 
     @abc.abstractmethod
     def read_sales_order_changes(self, *, since: str | None = None) -> DeltaPage[SalesOrder]:

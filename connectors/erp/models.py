@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +30,7 @@ __all__ = [
     "Product",
     "SalesOrder",
     "SalesOrderItem",
+    "SalesOrderItemChange",
     "SupplierInvoiceItem",
 ]
 
@@ -57,6 +58,13 @@ class SalesOrderItem(ErpRecord):
     customer_po_item: str | None = Field(None, description="The buyer's line number, when kept")
     confirmed_quantity: Decimal | None = Field(
         None, description="Confirmed by the ERP's schedule lines; None when it reports none")
+    material_by_customer: str = Field("", description="The customer's own item number, when kept")
+    rejection_reason: str = Field("", description="Set when the item is rejected (cancelled)")
+
+    @property
+    def is_open(self) -> bool:
+        """Not rejected: the item still asks for its quantity."""
+        return not self.rejection_reason
 
 
 class SalesOrder(ErpRecord):
@@ -79,6 +87,22 @@ class DeliveryItem(ErpRecord):
     unit: str
     sales_order: str = ""
     sales_order_item: str = ""
+
+
+class SalesOrderItemChange(ErpRecord):
+    """One item of a change to a sales order: update its quantity, insert it, or cancel it.
+
+    ``net_amount`` is the item's new net value (quantity x price) when the order has prices.
+    """
+
+    action: Literal["update", "insert", "cancel"]
+    item: str = Field(description="ERP item number, e.g. 000030 (for an insert: the number to give it)")
+    material: str = ""
+    quantity: Decimal | None = Field(None, gt=0)
+    unit: str = ""
+    net_amount: Decimal | None = None
+    text: str = ""
+    material_by_customer: str = ""
 
 
 class Delivery(ErpRecord):

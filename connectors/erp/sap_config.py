@@ -49,6 +49,16 @@ class SapS4Config(ConnectorConfig):
         description="Most pages one read follows through the server's __next links; a read "
                     "that goes on longer is treated as a paging loop and fails")
     idoc_path: str = Field("/sap/bc/idoc", description="Inbound IDoc endpoint (XML over HTTP)")
+    sales_order_change_path: str = Field(
+        "/sap/bc/srt/rfc/sap/bapi_salesorder_change/100/bapi_salesorder_change/binding",
+        description="SOAP endpoint of BAPI_SALESORDER_CHANGE (a web service with commit on success), "
+                    "through which a customer's order change or cancel reaches the sales order")
+    item_cancellation: Literal["reject", "delete"] = Field(
+        "reject", description="How a cancelled order or removed line leaves the sales order: a reason "
+                              "for rejection on the item (keeps the history), or deleting the item")
+    rejection_reason: str = Field(
+        "10", min_length=1, max_length=2,
+        description="Reason for rejection set on cancelled items (item_cancellation 'reject')")
     sales_order_type: str = Field("OR", description="Sales document type for created orders")
     sales_organization: str = Field("1710", description="Sales organization")
     distribution_channel: str = Field("10", description="Distribution channel")

@@ -30,6 +30,7 @@ from connectors.erp.models import (
     PostedSupplierInvoice,
     Product,
     SalesOrder,
+    SalesOrderItemChange,
     SupplierInvoiceItem,
 )
 from connectors.erp.sap_config import SapS4Config
@@ -80,6 +81,9 @@ class SapS4Gateway(ErpGateway):
 
     def read_sales_order(self, sales_order: str) -> SalesOrder | None:
         return self.sales.read(sales_order)
+
+    def change_sales_order(self, sales_order: str, changes: Sequence[SalesOrderItemChange]) -> None:
+        self.sales.change(sales_order, changes)
 
     def read_sales_orders(self, numbers: Sequence[str]) -> list[SalesOrder]:
         """Several orders in one ``$batch`` round trip; unknown numbers are left out."""

@@ -4,7 +4,10 @@ S/4HANA never deduplicates a create, so :meth:`SalesOrders.ensure` looks the ord
 ``PurchaseOrderByCustomer`` + ``SoldToParty`` before it creates, and after a create whose
 answer never came (a timeout) it looks again instead of repeating the write. While such a
 write may still be in flight it refuses to create the same order for
-``in_doubt_hold_seconds`` and raises ``RetryableError`` instead.
+``in_doubt_hold_seconds`` and raises ``RetryableError`` instead. A change of an order's
+items (:meth:`SalesOrders.change`) is held the same way after a timeout, because its
+caller plans the change from the order as it reads it, and an insert still in flight is
+not there to be read yet.
 """
 
 from __future__ import annotations
@@ -17,8 +20,15 @@ from typing import Any
 
 from canonical.documents import PurchaseOrder
 from canonical.errors import RetryableError
-from connectors.erp.models import DeltaPage, EnsureResult, SalesOrder, SalesOrderItem
+from connectors.erp.models import (
+    DeltaPage,
+    EnsureResult,
+    SalesOrder,
+    SalesOrderItem,
+    SalesOrderItemChange,
+)
 from connectors.erp.sap_batch import batch_get
+from connectors.erp.sap_change import change_items
 from connectors.erp.sap_checks import check_order_parties
 from connectors.erp.sap_errors import business_exception
 from connectors.erp.sap_http import SapSession, WriteInDoubt
@@ -83,6 +93,8 @@ def parse_sales_order(row: Mapping[str, Any]) -> SalesOrder:
         net_amount=odata_decimal(it.get("NetAmount")),
         confirmed_quantity=(odata_decimal(it["ConfdDelivQtyInOrderQtyUnit"])
                             if it.get("ConfdDelivQtyInOrderQtyUnit") not in (None, "") else None),
+        material_by_customer=str(it.get("MaterialByCustomer") or ""),
+        rejection_reason=str(it.get("SalesDocumentRjcnReason") or ""),
     ) for it in results(row.get("to_Item"))]
     return SalesOrder(
         sales_order=str(row["SalesOrder"]), sold_to=str(row.get("SoldToParty") or ""),
@@ -101,6 +113,7 @@ class SalesOrders:
     def __init__(self, session: SapSession) -> None:
         self.session = session
         self._in_doubt: dict[tuple[str, str], float] = {}
+        self._change_in_doubt: dict[str, float] = {}
 
     def find(self, *, customer_po: str, sold_to: str) -> str | None:
         flt = f"PurchaseOrderByCustomer eq {quote(customer_po)} and SoldToParty eq {quote(sold_to)}"
@@ -164,3 +177,21 @@ class SalesOrders:
                 return EnsureResult(existing, True)
             raise WriteInDoubt(doubt.message, code=doubt.code, retry_after=hold or None,
                                details={**doubt.details, **evidence}) from doubt
+
+    def change(self, sales_order: str, changes: Sequence[SalesOrderItemChange]) -> list[dict[str, str]]:
+        """Apply item changes (BAPI_SALESORDER_CHANGE); refuse while an earlier one is in doubt."""
+        evidence = {"sales_order": sales_order}
+        hold_until = self._change_in_doubt.get(sales_order, 0.0)
+        if time.monotonic() < hold_until:
+            raise RetryableError(f"A change of sales order {sales_order} may still be in flight",
+                                 code="erp.write_in_doubt", retry_after=hold_until - time.monotonic(),
+                                 details=evidence)
+        try:
+            rows = change_items(self.session, sales_order, changes)
+        except WriteInDoubt as doubt:
+            hold = self.session.config.in_doubt_hold_seconds
+            self._change_in_doubt[sales_order] = time.monotonic() + hold
+            raise WriteInDoubt(doubt.message, code=doubt.code, retry_after=hold or None,
+                               details={**doubt.details, **evidence}) from doubt
+        self._change_in_doubt.pop(sales_order, None)
+        return rows

@@ -17,7 +17,9 @@ sold-to before it creates, and after a timeout looks again instead of writing tw
 on one gateway per connection in this process, so a write still in doubt is remembered
 between two attempts of the same job. Failures are ``canonical.errors`` classes, so the
 hub's one classification table decides: busy/lock retry, authorization dead-letters,
-an unknown material or blocked customer opens a case.
+an unknown material or blocked customer opens a case. A customer's change or cancel
+(a later revision) changes that sales order's items, planned from what the ERP holds
+(:mod:`hub.erp.changes`), so a change delivered twice changes once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from canonical.documents import OrderPurpose, PurchaseOrder
 from canonical.errors import ConfigurationError, PermanentError
+from hub.erp.changes import apply_order_change
 from hub.erp.gateways import gateway_for, valid_connection
 from hub.erp.suppliers import SUPPLIER_DOCUMENTS, ErpSupplierTarget, post_supplier_document
 
@@ -81,6 +84,8 @@ def _target(model: type[_T], destination: dict[str, Any]) -> _T:
 def deliver_to_erp(destination: dict[str, Any], document: dict[str, Any]) -> str | None:
     """Ensure the order's sales order exists; returns its number (None: a cancel of nothing).
 
+    A change or cancel is applied to that sales order's items (:mod:`hub.erp.changes`).
+
     A supplier's confirmation, ship notice or invoice is posted against our purchase order
     instead (:func:`hub.erp.suppliers.post_supplier_document`).
 
@@ -96,9 +101,7 @@ def deliver_to_erp(destination: dict[str, Any], document: dict[str, Any]) -> str
     po = PurchaseOrder.model_validate(document)
     gateway = gateway_for(target.connection)
     if po.purpose is not OrderPurpose.NEW:
-        # A change or cancel refers to the order the original created; it never creates a second one.
-        existing = gateway.find_sales_order(customer_po=po.po_number, sold_to=target.sold_to)
-        if existing is not None or po.purpose is OrderPurpose.CANCEL:
-            return existing
+        # A change or cancel changes the order the original created; it never creates a second one.
+        return apply_order_change(gateway, po, sold_to=target.sold_to, materials=line_materials(po, target))
     return gateway.ensure_sales_order(po, sold_to=target.sold_to,
                                       materials=line_materials(po, target)).sales_order

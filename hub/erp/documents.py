@@ -41,6 +41,7 @@ from canonical.documents import (
 )
 from connectors.erp import BillingDocument, Delivery, SalesOrder
 from hub.edi.outbound import queue_document
+from hub.erp.changes import current_order
 from hub.erp.destination import gateway_for
 from hub.partners import partner_dict
 from hub.reconcile.gather import erp_scopes
@@ -180,7 +181,13 @@ class ErpDocumentFeed:
                     or set_id in (partner["edi"].get("auto_respond") or []):
                 continue
             seen.add(str(doc.erp_document_number))
-            out.append((PurchaseOrder.model_validate(doc.canonical), partner))
+            # The order as its changes left it: line numbers and quantities of every revision.
+            revisions = s.scalars(select(Document.canonical).where(
+                Document.business_key == doc.business_key, Document.partner_id == doc.partner_id,
+                Document.document_type == "purchase_order"))
+            order = current_order(PurchaseOrder.model_validate(c) for c in revisions)
+            if order is not None:
+                out.append((order, partner))
         return out
 
     @staticmethod

@@ -3,7 +3,7 @@
 Usage:
     >>> from hub.reconcile import JOBS
     >>> JOBS
-    ('sales_orders', 'billing')
+    ('sales_orders', 'billing', 'supplier_postings', 'partner_documents')
 """
 
 from __future__ import annotations

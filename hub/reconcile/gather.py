@@ -1,8 +1,9 @@
 """What reconciliation compares, gathered as plain records: the hub's orders and the ERP's.
 
-The hub side: each customer with an ``sap_s4`` destination, the latest revision of each of
-its orders (a cancelled one is left out), with quantities per ERP material mapped the same
-way the write-back maps them. An order still waiting in the outbox, or whose write-back
+The hub side: each customer with an ``sap_s4`` destination, each of its orders as its
+revisions left it (changes folded in; a cancelled one has no quantities, and is left out
+when the ERP never had it), with quantities per ERP material mapped the same way the
+write-back maps them. An order still waiting in the outbox, or whose write-back
 already opened a case, is marked pending: it is someone's work already, not a finding.
 The ERP side: sales orders, deliveries and billing documents read through the gateway.
 For suppliers: their accepted 856s and 810s, and the goods receipts (by delivery note) and
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from canonical.documents import Invoice, OrderPurpose, PurchaseOrder, ShipNotice
 from connectors.erp import SalesOrder, SapS4Gateway
+from hub.erp.changes import current_order
 from hub.erp.destination import ErpTarget, line_materials
 from hub.erp.suppliers import ErpSupplierTarget
 from hub.runtime.processing import OPEN_STATES
@@ -61,13 +63,20 @@ def erp_scopes(s: Session) -> list[ErpScope]:
     return list(scopes.values())
 
 
-def _quantities(po: PurchaseOrder, target: ErpTarget) -> dict[str, Decimal]:
+def _quantities(po: PurchaseOrder, target: ErpTarget) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """Quantities per material, and values (quantity x price) per material where every line has a price."""
     materials = line_materials(po, target)
     out: dict[str, Decimal] = defaultdict(Decimal)
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
+    unpriced: set[str] = set()
     for line in po.lines:
         material = materials.get(line.line_number) or f"unmapped:{line.buyer_item or line.vendor_item or line.gtin}"
         out[material] += line.quantity
-    return dict(out)
+        if line.unit_price is None:
+            unpriced.add(material)
+        else:
+            amounts[material] += line.quantity * line.unit_price
+    return dict(out), {m: v for m, v in amounts.items() if m not in unpriced}
 
 
 def hub_orders(s: Session, scope: ErpScope) -> tuple[list[HubOrder], dict[str, date]]:
@@ -88,22 +97,26 @@ def hub_orders(s: Session, scope: ErpScope) -> tuple[list[HubOrder], dict[str, d
             since[target.sold_to] = min(since.get(target.sold_to, first), first)
         for business_key, docs in latest.items():
             doc = max(docs, key=lambda d: (int(d.revision) if d.revision.isdigit() else 0, d.id))
-            po = PurchaseOrder.model_validate(doc.canonical)
-            if po.purpose is OrderPurpose.CANCEL:
-                continue
+            po = current_order(PurchaseOrder.model_validate(d.canonical) for d in docs)
+            if po is None or (po.purpose is OrderPurpose.CANCEL and not any(d.erp_document_number for d in docs)):
+                continue  # cancelled before the ERP had it: nothing to find there
             numbers = [d.erp_document_number for d in docs if d.erp_document_number]
+            quantities, amounts = _quantities(po, target)
             orders.append(HubOrder(
                 document_id=doc.id, partner_id=partner_id, business_key=business_key, customer_po=po.po_number,
-                sold_to=target.sold_to, quantities=_quantities(po, target), erp_number=numbers[-1] if numbers else None,
-                pending=business_key in open_keys or any(d.id in with_case for d in docs)))
+                sold_to=target.sold_to, quantities=quantities, erp_number=numbers[-1] if numbers else None,
+                pending=business_key in open_keys or any(d.id in with_case for d in docs), amounts=amounts))
     return orders, since
 
 
 def _erp_order(so: SalesOrder) -> ErpOrder:
     quantities: dict[str, Decimal] = defaultdict(Decimal)
+    amounts: dict[str, Decimal] = defaultdict(Decimal)
     for item in so.items:
-        quantities[item.material] += item.requested_quantity
-    return ErpOrder(so.sales_order, so.sold_to, so.customer_po, dict(quantities), so.order_date)
+        if item.is_open:  # a rejected item no longer asks for anything
+            quantities[item.material] += item.requested_quantity
+            amounts[item.material] += item.net_amount
+    return ErpOrder(so.sales_order, so.sold_to, so.customer_po, dict(quantities), so.order_date, dict(amounts))
 
 
 def erp_orders(gateway: SapS4Gateway) -> list[ErpOrder]:

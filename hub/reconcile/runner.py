@@ -3,8 +3,10 @@
 Jobs: ``sales_orders`` (every accepted order has exactly one sales order with the same
 quantities; no ERP order of our customers without a hub order), ``billing`` (every
 delivery of the hub's orders is billed) and ``supplier_postings`` (every supplier 856 has a
-goods receipt, every supplier 810 a supplier invoice for its amount and purchase order);
-``all`` runs them all. A difference already in an open
+goods receipt, every supplier 810 a supplier invoice for its amount and purchase order) and
+``partner_documents`` (every confirmation, delivery and billing document of the hub's orders
+went to the customer as 855/856/810, was acknowledged in time, and an 810 bills what the ERP
+billed); ``all`` runs them all. ``sales_orders`` compares values (quantity x price) too. A difference already in an open
 case of the same type and subject is counted again but not opened twice.
 
 Usage:
@@ -13,6 +15,7 @@ Usage:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from hub.erp.destination import gateway_for
 from hub.erp.suppliers import supplier_targets
 from hub.ops.cases import event
+from hub.reconcile.edi_gather import edi_customers, erp_partner_documents, sent_edi
 from hub.reconcile.gather import (
     CLOSED_CASES,
     erp_orders,
@@ -37,6 +41,7 @@ from pipelines.reconcile import (
     Mismatch,
     Report,
     reconcile_billing,
+    reconcile_partner_documents,
     reconcile_sales_orders,
     reconcile_supplier_postings,
 )
@@ -44,7 +49,7 @@ from pipelines.reconcile import (
 __all__ = ["JOBS", "Reconciler", "UnknownJob"]
 
 log = structlog.get_logger("crossdock.reconcile")
-JOBS = ("sales_orders", "billing", "supplier_postings")
+JOBS = ("sales_orders", "billing", "supplier_postings", "partner_documents")
 ACTOR = "reconcile"
 
 
@@ -55,8 +60,9 @@ class UnknownJob(ValueError):
 class Reconciler:
     """Runs the jobs against every ERP the partners' ``sap_s4`` destinations name."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, send_within: timedelta = timedelta(hours=1)) -> None:
         self.db = db
+        self.send_within = send_within  # an 855/856/810 still queued after this is unsent
         self._scheduled_once = False
 
     def run(self, job: str = "all", *, trigger: str = "cli", actor: str | None = None) -> int:
@@ -109,6 +115,14 @@ class Reconciler:
                 deliveries, billed = read_deliveries(gateway)
                 ours = {o.erp_number: o for o in orders if o.erp_number}
                 report = report.merge(reconcile_billing(deliveries, billed, hub_sales_orders=ours))
+            if "partner_documents" in jobs:
+                with self.db.reader() as s:
+                    customers = edi_customers(s, scope)
+                expected = erp_partner_documents(gateway, orders, customers)
+                with self.db.reader() as s:
+                    sent = sent_edi(s, expected)
+                report = report.merge(reconcile_partner_documents(expected, sent, now=utcnow(),
+                                                                  send_within=self.send_within))
         if "supplier_postings" in jobs:
             with self.db.reader() as s:
                 suppliers = [(target, supplier_documents(s, partner_id)) for partner_id, target in supplier_targets(s)]

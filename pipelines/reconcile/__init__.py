@@ -17,14 +17,17 @@ from pipelines.reconcile.checks import (
     reconcile_sales_orders,
     reconcile_supplier_postings,
 )
+from pipelines.reconcile.partners import lines_amount, reconcile_partner_documents
 from pipelines.reconcile.records import (
     KINDS,
     ErpDelivery,
     ErpOrder,
+    ErpPartnerDocument,
     ErpPosting,
     HubOrder,
     Mismatch,
     Report,
+    SentEdi,
     SupplierDocument,
 )
 
@@ -32,12 +35,16 @@ __all__ = [
     "KINDS",
     "ErpDelivery",
     "ErpOrder",
+    "ErpPartnerDocument",
     "ErpPosting",
     "HubOrder",
     "Mismatch",
     "Report",
+    "SentEdi",
     "SupplierDocument",
+    "lines_amount",
     "reconcile_billing",
+    "reconcile_partner_documents",
     "reconcile_sales_orders",
     "reconcile_supplier_postings",
 ]

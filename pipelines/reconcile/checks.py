@@ -1,7 +1,8 @@
 """The comparisons themselves: pure functions over plain records, one per reconciliation job.
 
 ``reconcile_sales_orders``: every accepted order has exactly one sales order with the same
-quantities, and every recent sales order of our customers has an order in the hub.
+quantities and, where the order has prices, the same values (quantity x price), and every
+recent sales order of our customers has an order in the hub.
 ``reconcile_billing``: every delivery against one of the hub's sales orders is billed.
 ``reconcile_supplier_postings``: every supplier 856 / 810 is posted against its purchase order,
 an invoice for the amount and purchase order it names.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from pipelines.reconcile.records import (
@@ -25,16 +26,23 @@ from pipelines.reconcile.records import (
     SupplierDocument,
 )
 
-__all__ = ["reconcile_billing", "reconcile_sales_orders", "reconcile_supplier_postings"]
+__all__ = ["CENT", "reconcile_billing", "reconcile_sales_orders", "reconcile_supplier_postings"]
+
+CENT = Decimal("0.01")  # values are compared to the cent: the ERP rounds each item to its currency
 
 
-def _quantity_differences(want: Mapping[str, Decimal], have: Mapping[str, Decimal]) -> dict[str, list[str]]:
+def _quantity_differences(want: Mapping[str, Decimal], have: Mapping[str, Decimal], *,
+                          normalize: bool = True) -> dict[str, list[str]]:
     out = {}
     for material in sorted(set(want) | set(have)):
         ordered, held = want.get(material, Decimal(0)), have.get(material, Decimal(0))
         if ordered != held:
-            out[material] = [format(ordered.normalize(), "f"), format(held.normalize(), "f")]
+            out[material] = [format(v.normalize() if normalize else v, "f") for v in (ordered, held)]
     return out
+
+
+def _cents(amounts: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    return {k: v.quantize(CENT, ROUND_HALF_UP) for k, v in amounts.items()}
 
 
 def _about(order: HubOrder, kind: str, summary: str, details: dict[str, Any]) -> Mismatch:
@@ -79,6 +87,12 @@ def reconcile_sales_orders(hub_orders: Iterable[HubOrder], erp_orders: Iterable[
             differ(_about(order, "quantity_mismatch", f"Sales order {found[0].sales_order} differs from order "
                    f"{order.customer_po} in {', '.join(diff)}",
                    {**facts, "quantities": diff, "columns": ["ordered", "erp"]}))
+        elif diff := _quantity_differences(_cents(order.amounts), _cents({m: found[0].amounts.get(m, Decimal(0))
+                                                                         for m in order.amounts}),
+                                           normalize=False):
+            differ(_about(order, "amount_mismatch", f"Sales order {found[0].sales_order} values "
+                   f"{', '.join(diff)} differently from order {order.customer_po}",
+                   {**facts, "amounts": diff, "columns": ["ordered", "erp"]}))
         else:
             report.matched += 1
     starts = since or {}

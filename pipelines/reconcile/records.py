@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["KINDS", "ErpDelivery", "ErpOrder", "ErpPosting", "HubOrder", "Mismatch", "Report",
-           "SupplierDocument"]
+__all__ = ["KINDS", "ErpDelivery", "ErpOrder", "ErpPartnerDocument", "ErpPosting", "HubOrder", "Mismatch",
+           "Report", "SentEdi", "SupplierDocument"]
 
 #: Every kind of difference, with the severity of the case it opens.
 KINDS: dict[str, str] = {
@@ -21,10 +21,16 @@ KINDS: dict[str, str] = {
     "duplicate_sales_order": "high",  # the ERP holds two or more orders for one customer PO
     "orphan_sales_order": "medium",  # an ERP order for our customer that the hub never received
     "quantity_mismatch": "medium",  # the ERP order's quantities differ from the customer's order
+    "amount_mismatch": "medium",  # same quantities, but the ERP order's values differ (quantity x price)
     "delivery_not_billed": "medium",  # shipped but never invoiced
     "supplier_receipt_not_posted": "high",  # a supplier's 856 with no goods receipt in the ERP
     "supplier_invoice_not_posted": "high",  # a supplier's 810 with no supplier invoice in the ERP
     "supplier_invoice_mismatch": "high",  # posted, but for another amount or purchase order
+    "partner_document_missing": "high",  # an ERP confirmation, delivery or billing with no 855/856/810
+    "partner_document_unsent": "high",  # its 855/856/810 is queued or failed past the send window
+    "partner_document_unacknowledged": "medium",  # sent, no 997/CONTRL by the time it was due
+    "partner_document_rejected": "high",  # the partner's 997/CONTRL rejected it
+    "invoice_amount_mismatch": "high",  # the 810's amounts differ from the ERP billing document's
 }
 
 
@@ -40,6 +46,7 @@ class HubOrder:
     quantities: Mapping[str, Decimal]
     erp_number: str | None = None
     pending: bool = False  # still in the outbox: not written yet, so not missing
+    amounts: Mapping[str, Decimal] = field(default_factory=dict)  # per material, where every line has a price
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,7 @@ class ErpOrder:
     customer_po: str
     quantities: Mapping[str, Decimal]
     order_date: date | None = None
+    amounts: Mapping[str, Decimal] = field(default_factory=dict)  # net value per material
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,39 @@ class ErpPosting:
     number: str
     purchase_orders: frozenset[str] = frozenset()
     amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErpPartnerDocument:
+    """A confirmation, delivery or billing document in the ERP that the customer gets as EDI."""
+
+    document_type: str  # order_acknowledgment (855) | ship_notice (856) | invoice (810)
+    number: str  # the ERP's: sales order, delivery or billing document
+    partner_id: str
+    customer_po: str
+    business_key: str  # the customer's order in the hub
+    document_id: int  # the hub's order document
+    amount: Decimal | None = None  # a billing document's net amount
+    by_order: bool = False  # the partner's profile answers this set itself: any of the order's counts
+
+
+@dataclass(frozen=True, slots=True)
+class SentEdi:
+    """An 855/856/810 the hub queued for a partner, and what became of it."""
+
+    outbound_id: int
+    document_id: int | None  # the hub's outbound document
+    partner_id: str
+    document_type: str
+    set_id: str
+    po_number: str | None
+    erp_number: str | None  # the ERP document it was made from
+    status: str  # queued | sent | failed
+    ack_status: str  # pending | accepted | rejected | not_expected
+    created_at: datetime
+    ack_due_at: datetime | None = None
+    lines_amount: Decimal | None = None  # an 810: the sum of quantity x price over its lines
+    stated_amount: Decimal | None = None  # an 810: the lines amount its totals state
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,8 @@
 An 850 from mock-edi becomes exactly one sales order with the right customer, items,
 quantities and prices; the ERP's confirmation goes back as the 855, and the delivery and the
 billing document mock-sap then creates as an 856 and an 810, each once, and mock-edi accepts
-them without findings.
+them without findings; the partner-documents reconciliation then finds all three sent and
+acknowledged.
 """
 
 from __future__ import annotations
@@ -66,5 +67,9 @@ def test_an_850_becomes_one_sales_order_and_the_erp_answers_with_855_856_810(
         assert mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-ERP-E1"}).json() in ([], {})
         numbers = {d["erp_document_number"] for d in hub.client.get("/api/v1/documents").json()["items"]}
         assert {so["SalesOrder"], delivery, billing} <= numbers
+        # reconciliation: each ERP document went out as EDI, was acknowledged, and the 810 bills what the ERP billed
+        r = hub.client.post("/api/v1/reconciliation/runs", json={"job": "partner_documents"})
+        assert r.status_code == 201, r.text
+        assert (r.json()["checked"], r.json()["matched"], r.json()["mismatched"]) == (3, 3, 0), r.json()
     finally:
         hub.close()
