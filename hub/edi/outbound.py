@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from canonical.documents import CanonicalDocument, ShipNotice
+from canonical.documents import CanonicalDocument, OrderAcknowledgment, ShipNotice
 from canonical.errors import ConfigurationError
 from connectors.formats import edifact, x12
 from connectors.formats.model import Delimiters, Group, Interchange
@@ -29,7 +29,7 @@ from hub.storage.edi_tables import EdiOutbound
 from hub.storage.tables import Document, utcnow
 from mappings.engine import load_map
 
-__all__ = ["SET_FOR", "queue_ack", "queue_document", "set_for", "write_interchange"]
+__all__ = ["SET_FOR", "queue_ack", "queue_document", "queue_resend", "set_for", "write_interchange"]
 
 SET_FOR = {
     "x12": {"purchase_order": "850", "order_acknowledgment": "855", "ship_notice": "856",
@@ -37,7 +37,7 @@ SET_FOR = {
     "edifact": {"purchase_order": "ORDERS", "order_acknowledgment": "ORDRSP",
                 "ship_notice": "DESADV", "invoice": "INVOIC"},
 }
-_FUNCTIONAL_ID = {"850": "PO", "860": "PC", "855": "PR", "856": "SH", "810": "IN", "997": "FA",
+_FUNCTIONAL_ID = {"850": "PO", "860": "PC", "855": "PR", "865": "CA", "856": "SH", "810": "IN", "997": "FA",
                   "999": "FA"}
 
 
@@ -48,6 +48,13 @@ def set_for(standard: str, document_type: str, *, partner: str | None = None) ->
     except KeyError:
         raise ConfigurationError(f"Crossdock does not send {document_type} as {standard}",
                                  code="config.unknown_map", partner=partner) from None
+
+
+def _set_for(edi: EdiProfile, doc: CanonicalDocument, partner_id: str) -> str:
+    # An answer to a change (a revision of the order) is an 865 where the partner asked for them.
+    if isinstance(doc, OrderAcknowledgment) and doc.revision > 0 and "865" in edi.auto_respond:
+        return "865"
+    return set_for(edi.standard, doc.document_type, partner=partner_id)
 
 
 def write_interchange(ic: Interchange) -> bytes:
@@ -67,16 +74,39 @@ def queue_document(session: Session, partner: dict[str, Any], doc: CanonicalDocu
     """Render ``doc`` in the partner's standard, wrap it in a new interchange and queue it."""
     partner_id = str(partner["id"])
     edi = _edi(partner)
-    set_id = set_for(edi.standard, doc.document_type, partner=partner_id)
+    set_id = _set_for(edi, doc, partner_id)
     key = doc.idempotency_key
     held = session.scalar(select(EdiOutbound).join(Document, Document.id == EdiOutbound.document_id)
                           .where(Document.idempotency_key == key))
     if held is not None:
         return held  # the same document (type, sender, number, revision) is sent once
+    now = now or utcnow()
+    ic, isa, gs, tx = _interchange(session, partner_id, edi, set_id, doc, now)
+    po_number = getattr(doc, "po_number", None)
+    if po_number is None and isinstance(doc, ShipNotice):
+        po_number = doc.orders[0].po_number
+    stored = Document(partner_id=partner_id, document_type=doc.document_type, idempotency_key=key,
+                      business_key=doc.business_key, revision=str(doc.revision_of), direction="outbound",
+                      status="queued", canonical=doc.model_dump(mode="json"))
+    session.add(stored)
+    session.flush()
+    row = EdiOutbound(document_id=stored.id,
+        partner_id=partner_id, standard=edi.standard, set_id=set_id, document_type=doc.document_type,
+        po_number=po_number, interchange_control=isa, group_control=gs, control_number=tx.control_number,
+        canonical=doc.model_dump(mode="json"), raw=write_interchange(ic), status="queued",
+        ack_status="pending" if edi.expects_ack else "not_expected", ack_detail=[],
+        attempts=0, next_attempt_at=now)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _interchange(session: Session, partner_id: str, edi: EdiProfile, set_id: str, doc: CanonicalDocument,
+                 now: dt.datetime) -> tuple[Interchange, str, str | None, Any]:
+    """``doc`` rendered and wrapped in a new interchange with the partner pair's next control numbers."""
     overrides = edi.map_overrides.get(set_id) or None
     m = load_map(edi.standard, set_id, "outbound", version=edi.version, overrides=overrides,
                  partner=partner_id)
-    now = now or utcnow()
     x = edi.standard == "x12"
     st = next_control_number(session, partner_id, "st" if x else "unh")
     tx = m.build_transaction(doc, control_number=str(st).zfill(4) if x else str(st), partner=partner_id)
@@ -100,19 +130,23 @@ def queue_document(session: Session, partner: dict[str, Any], doc: CanonicalDocu
                          edi.interchange_qualifier, edi.interchange_id, isa, now.strftime("%y%m%d"),
                          now.strftime("%H%M"), "UNOC:3", Delimiters("+", ":", "'", None, "?"),
                          test=edi.test, groups=[group])
-    po_number = getattr(doc, "po_number", None)
-    if po_number is None and isinstance(doc, ShipNotice):
-        po_number = doc.orders[0].po_number
-    stored = Document(partner_id=partner_id, document_type=doc.document_type, idempotency_key=key,
-                      business_key=doc.business_key, revision=str(doc.revision_of), direction="outbound",
-                      status="queued", canonical=doc.model_dump(mode="json"))
-    session.add(stored)
-    session.flush()
+    return ic, isa, gs, tx
+
+
+def queue_resend(session: Session, partner: dict[str, Any], stored: Document, doc: CanonicalDocument, *,
+                 now: dt.datetime | None = None) -> EdiOutbound:
+    """Send a document Crossdock sent before once more, in a new interchange (new control
+    numbers, so the partner does not refuse it as a replay); it stays one hub document."""
+    partner_id = str(partner["id"])
+    edi = _edi(partner)
+    set_id = _set_for(edi, doc, partner_id)
+    now = now or utcnow()
+    ic, isa, gs, tx = _interchange(session, partner_id, edi, set_id, doc, now)
     row = EdiOutbound(document_id=stored.id,
         partner_id=partner_id, standard=edi.standard, set_id=set_id, document_type=doc.document_type,
-        po_number=po_number, interchange_control=isa, group_control=gs, control_number=tx.control_number,
-        canonical=doc.model_dump(mode="json"), raw=write_interchange(ic), status="queued",
-        ack_status="pending" if edi.expects_ack else "not_expected", ack_detail=[],
+        po_number=getattr(doc, "po_number", None), interchange_control=isa, group_control=gs,
+        control_number=tx.control_number, canonical=doc.model_dump(mode="json"), raw=write_interchange(ic),
+        status="queued", ack_status="pending" if edi.expects_ack else "not_expected", ack_detail=[],
         attempts=0, next_attempt_at=now)
     session.add(row)
     session.flush()

@@ -34,10 +34,15 @@ class EdiProfile(BaseModel):
     expects_ack: bool = Field(True, description="The partner acknowledges what we send (997/CONTRL)")
     ack_expected_within_seconds: int = Field(86400, ge=1, description="When an unacknowledged document is overdue")
     strict: bool = Field(False, description="Reject a set in our 997 for any finding, not only fatal ones")
-    auto_respond: list[Literal["855", "856", "810"]] = Field(
+    auto_respond: list[Literal["855", "856", "810", "865"]] = Field(
         default_factory=list,
-        description="Customers: answer each new order at once with these (confirmed, shipped and invoiced "
-                    "in full), until an ERP feeds them")
+        description="Customers: answer each new order at once with these (confirmed up to the stock in "
+                    "reference data, then shipped and invoiced as confirmed), until an ERP feeds them; "
+                    "865: answer each 860 change to an order not yet shipped (X12 only)")
+    stock_shortfall: Literal["backorder", "reject"] = Field(
+        "backorder", description="auto_respond: what the 855/ORDRSP says of the part of a line beyond stock: "
+                                 "backorder (IB / LIN 3 with QTY+83) or reject (IC, or IR when none is left / "
+                                 "LIN 3, or 7)")
     map_overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per transaction set (e.g. '856', 'DESADV'): mapping overrides")
     test: bool = Field(False, description="Mark what we send as test data (ISA15 T / UNB 0035 1)")
@@ -56,6 +61,8 @@ class EdiProfile(BaseModel):
         if self.functional_ack in ("997", "999") and self.standard != "x12" or \
                 self.functional_ack == "CONTRL" and self.standard != "edifact":
             raise ValueError(f"functional_ack {self.functional_ack} does not fit {self.standard}")
+        if "865" in self.auto_respond and self.standard != "x12":
+            raise ValueError("auto_respond 865 answers X12 860s; an ORDRSP to an ORDCHG is not written yet")
         if self.transport == "directory" and not self.outbound_dir:
             raise ValueError("transport directory needs outbound_dir")
         return self

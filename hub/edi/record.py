@@ -6,15 +6,15 @@ and file each set: accepted (linked to its document and, for a supplier's reply,
 Crossdock sent), rejected (one dead letter per payload naming every rejected set with its
 segment-level findings) or an acknowledgment (matched to what Crossdock sent). Business
 differences become notes and cases; a customer's new order is answered when the profile
-says so (``auto_respond``). Runs once per payload: a retried job finds its rows and stops.
+says so (``auto_respond``, confirmed up to the stock ``refdata`` knows). Runs once per payload: a retried job finds its rows and stops.
 
 Usage:
-    record_edi(session, job_id=3, inbox_id=7, outcome=outcome, dead_lettered=False)
+    record_edi(session, job_id=3, inbox_id=7, outcome=outcome, dead_lettered=False, refdata=refdata)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -28,17 +28,22 @@ from hub.edi.business import reply_differences
 from hub.edi.decode import EdiBatch, SetResult
 from hub.edi.outbound import queue_document
 from hub.edi.profile import EdiProfile, edi_profile
-from hub.edi.responses import answers_for
+from hub.edi.responses import answers_for, confirm
+from hub.edi.stock import StockCheck
 from hub.storage.edi_tables import EdiOutbound, EdiReceived, EdiSeen
 from hub.storage.tables import Case, DeadLetter, Document, InboxEntry, utcnow
 from pipelines.runner import Outcome
+
+if TYPE_CHECKING:
+    from pipelines.refdata import ReferenceData
 
 __all__ = ["record_edi"]
 
 _REPLIES = ("order_acknowledgment", "ship_notice", "invoice")
 
 
-def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcome, dead_lettered: bool) -> None:
+def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcome, dead_lettered: bool,
+               refdata: ReferenceData | None = None) -> None:
     """See the module docstring."""
     message = outcome.message
     batch = message.data
@@ -76,7 +81,7 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
         if result.status == "rejected":
             rejected.append((result, row))
         elif result.document is not None and not dead_lettered:
-            row.notes = _business(s, result.document, row, partner, edi, message.existing_ids)
+            row.notes = _business(s, result.document, row, partner, edi, message.existing_ids, refdata)
             for note in row.notes:
                 summary["cases"].append(_open_case(s, note, partner_id, inbox_id, job_id, row.document_id))
     if rejected and not dead_lettered:
@@ -127,7 +132,8 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 
 def _business(s: Session, doc: CanonicalDocument, row: EdiReceived, partner: dict[str, Any],
-              edi: EdiProfile | None, existing: dict[str, int]) -> list[dict[str, Any]]:
+              edi: EdiProfile | None, existing: dict[str, int], refdata: ReferenceData | None,
+              ) -> list[dict[str, Any]]:
     partner_id = str(partner.get("id"))
     if doc.document_type in _REPLIES and row.po_number:
         po_row = s.scalar(select(EdiOutbound).where(
@@ -155,14 +161,25 @@ def _business(s: Session, doc: CanonicalDocument, row: EdiReceived, partner: dic
     confirmed = s.scalar(select(EdiOutbound.id).where(
         EdiOutbound.partner_id == partner_id, EdiOutbound.po_number == doc.po_number,
         EdiOutbound.document_type == "order_acknowledgment").limit(1))
+    stock = StockCheck(s, refdata, doc) if refdata is not None else None
+    available = stock.take if stock is not None else None
     if doc.purpose.value != "new":
+        shipped = s.scalar(select(EdiOutbound.id).where(
+            EdiOutbound.partner_id == partner_id, EdiOutbound.po_number == doc.po_number,
+            EdiOutbound.document_type == "ship_notice").limit(1))
+        if edi is not None and "865" in edi.auto_respond and doc.purpose.value == "change" and shipped is None:
+            # Answered line by line from stock, as the order was; nothing for a person to decide.
+            queue_document(s, partner, confirm(doc, on=utcnow().date(), seller_id=edi.our_interchange_id,
+                                               available=available, shortfall=edi.stock_shortfall))
+            return []
         if confirmed is not None:
             return [{"rule": "change-after-confirm", "line": None, "message": f"order {doc.po_number} was "
-                     f"changed ({doc.purpose.value}, revision {doc.revision}) after Crossdock confirmed it"}]
+                     f"changed ({doc.purpose.value}, revision {doc.revision}) after Crossdock confirmed it"
+                     + (" and shipped it" if shipped is not None else "")}]
         return []
     if edi is not None and edi.auto_respond and confirmed is None:
-        for answer in answers_for(doc, list(edi.auto_respond), on=utcnow().date(),
-                                  seller_id=edi.our_interchange_id):
+        for answer in answers_for(doc, list(edi.auto_respond), on=utcnow().date(), seller_id=edi.our_interchange_id,
+                                  available=available, shortfall=edi.stock_shortfall):
             queue_document(s, partner, answer)
     return []
 

@@ -279,7 +279,7 @@ class Processor:
                     self._dead_letter(s, snap, outcome)
                 if snap.kind == "ingest" and action is not Action.RETRY:  # EDI: acks, control numbers
                     record_edi(s, job_id=snap.job_id, inbox_id=snap.inbox_id, outcome=outcome,
-                               dead_lettered=action is Action.DEAD_LETTER)
+                               dead_lettered=action is Action.DEAD_LETTER, refdata=self.context.refdata)
                 log.info("job.finished", kind=snap.kind, status=new_status, stage=outcome.stage,
                          error=str(outcome.error) if outcome.error else None)
                 return new_status if action is not Action.IGNORE else "duplicate"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from tests.e2e.edi_support import LINES, outbound, received, unacknowledged, wire_seller
@@ -47,3 +51,69 @@ def test_mock_edi_buys_and_files_every_answer_without_findings(
     order = received(hub, partner="MOCKEDI", po_number="PO-S1")
     assert [r["status"] for r in order] == ["accepted"]
     assert order[0]["document_type"] == "purchase_order"
+
+
+STOCK = {"items": [{"item_number": sku, "base_uom": "EA"} for sku in ("WIDGET-001", "BRKT-050", "GSKT-200")],
+         "customers": [{"id": "MOCKEDI"}],
+         "stock": [{"item_number": "WIDGET-001", "warehouse": "EAST", "on_hand": "25"},
+                   {"item_number": "BRKT-050", "warehouse": "EAST", "on_hand": "3", "allocated": "2"}]}
+
+
+def test_automatic_answer_confirms_up_to_stock_and_ships_only_what_it_confirmed(
+        hub: HubProcess, mock_edi: MockEdi) -> None:
+    imported = hub.client.post("/api/v1/refdata", json=STOCK)
+    assert imported.status_code == 200, imported.text
+    wire_seller(hub, mock_edi)
+    time.sleep(1.2)  # the hub rereads reference data once a second
+    # BRKT-050: 4 ordered, 1 available (3 on hand, 2 allocated); GSKT-200 has no stock record
+    lines = [*LINES, {"sku": "GSKT-200", "quantity": "6", "uom": "EA", "price": "2.10"}]
+    mock_edi.client.purchase("CROSSDOCK", lines, po_number="PO-STK1")
+    rows = _settled(hub, mock_edi, "PO-STK1", ("855", "856", "810"))
+    ack = next(r for r in rows if r["set_id"] == "855")
+    raw = hub.client.get(f"/api/v1/edi/outbound/{ack['id']}/raw").text
+    assert [s.split("*")[:3] for s in raw.split("~") if s.startswith("ACK")] == [
+        ["ACK", "IA", "10"], ["ACK", "IB", "1"], ["ACK", "IA", "6"]]
+    events = mock_edi.client.timeline("PO-STK1")["events"]
+    assert all(e["findings"] == [] and e["accepted"] for e in events if "findings" in e)
+    lines_said = mock_edi.client.order("PO-STK1")["reconciliation"]
+    assert [(ln["line"], ln["status"], ln["confirmed"], ln["shipped"], ln["billed"]) for ln in lines_said] == [
+        ("1", "IA", "10", "10", "10"), ("2", "IB", "1", "1", "1"), ("3", "IA", "6", "6", "6")]
+    # the buyer is told of the short line, and of nothing else (no over-shipping, no over-billing)
+    said = mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-STK1"}).json()
+    assert [(d["rule"], d["line"], d["expected"], d["found"]) for d in said] == [("confirmed-less", "2", "4", "1")]
+
+
+@pytest.fixture
+def hub_sqlite(tmp_path: Path) -> Iterator[HubProcess]:
+    hub = HubProcess(tmp_path / "hub", database_url=f"sqlite:///{tmp_path / 'crossdock.db'}")
+    hub.start()
+    try:
+        yield hub
+    finally:
+        hub.close()
+
+
+def test_a_change_before_shipping_is_answered_with_an_865(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
+    hub = hub_sqlite
+    wire_seller(hub, mock_edi, auto_respond=("855", "865"))
+    mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-CHG1")
+    _settled(hub, mock_edi, "PO-CHG1", ("855",))
+    mock_edi.client.call("POST", "/_mock/purchase/PO-CHG1/change", json={
+        "lines": [{"line": "2", "quantity": "6", "price": "4.15"}]})
+    rows = _settled(hub, mock_edi, "PO-CHG1", ("855", "865"))
+    answer = next(r for r in rows if r["set_id"] == "865")
+    assert answer["ack_status"] == "accepted" and answer["receipt"].startswith("MDN")
+    raw = hub.client.get(f"/api/v1/edi/outbound/{answer['id']}/raw").text
+    segments = [s.split("*") for s in raw.split("~")]
+    bca = next(s for s in segments if s[0].strip() == "BCA")
+    assert (bca[2], bca[3], bca[5]) == ("AD", "PO-CHG1", "1")  # accepted, the order, the change it answers
+    assert [s[:3] for s in segments if s[0].strip() == "ACK"] == [["ACK", "IA", "6"]]
+    events = mock_edi.client.timeline("PO-CHG1")["events"]
+    assert [e["code"] for e in events if e["event"] == "received"] == ["855", "865"]
+    assert all(e["findings"] == [] and e["accepted"] for e in events if "findings" in e)
+    lines = mock_edi.client.order("PO-CHG1")["reconciliation"]
+    assert [(ln["line"], ln["ordered"], ln["confirmed"]) for ln in lines] == [("1", "10", "10"), ("2", "6", "6")]
+    assert mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-CHG1"}).json() == []
+    assert unacknowledged(mock_edi) == []
+    cases = hub.client.get("/api/v1/cases", params={"partner": "MOCKEDI"}).json()
+    assert not (cases["items"] if isinstance(cases, dict) else cases)  # answered: nothing for a person
