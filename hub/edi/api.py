@@ -1,8 +1,9 @@
 """EDI endpoints: AS2 and plain EDI in, outbound documents, and what is still unacknowledged.
 
 ``POST /as2`` needs no API key: an AS2 partner is known by its AS2 id (``as2.as2_id`` in its
-profile) and answered with an MDN only after the raw message is stored. Everything else is
-authenticated like the rest of the API.
+profile) and answered with an MDN only after the raw message is stored. An asynchronous MDN for
+something Crossdock sent arrives there too and goes to ``hub.edi.mdn.MdnReceiver``. Everything
+else is authenticated like the rest of the API.
 
 Usage:
     mount(app, hub)                                   # in hub.app.create_app
@@ -28,6 +29,7 @@ from connectors.transports.as2 import as2_endpoint
 from hub.api.deps import HubDep, Ingestor, Operator, Viewer
 from hub.api.inbound import outcome_response, read_limited
 from hub.api.problems import Problem
+from hub.edi.mdn import MdnReceiver
 from hub.edi.outbound import queue_document
 from hub.edi.receive import EdiInbox, as2_partner, envelope_of
 from hub.edi.sender import EdiSender
@@ -58,13 +60,16 @@ def _inbox(hub: Hub) -> EdiInbox:
 def mount(app: FastAPI, hub: Hub) -> None:
     """Add ``/as2`` and the EDI routes to ``app``."""
     app.add_api_route("/as2", as2_endpoint(inbox=_inbox(hub), profiles=lambda as2_id: as2_partner(hub.db, as2_id),
-                                           max_bytes=hub.settings.max_body_bytes),
+                                           on_mdn=MdnReceiver(hub.db), max_bytes=hub.settings.max_body_bytes),
                       methods=["POST"], include_in_schema=False)
     app.include_router(router)
 
 
 def edi_sender(hub: Hub) -> Callable[[], int]:
-    """The scheduled task that delivers queued outbound interchanges (every run mode's scheduler)."""
+    """The scheduled task that delivers queued outbound interchanges (every run mode's scheduler).
+
+    Each run first resends (or fails) interchanges whose asynchronous MDN is overdue.
+    """
     return EdiSender(hub.db, policy=hub.processor.policy).poll
 
 
@@ -127,7 +132,8 @@ def _row(r: EdiOutbound) -> dict[str, Any]:
             "group_control": r.group_control, "control_number": r.control_number, "status": r.status,
             "ack_status": r.ack_status, "ack_detail": r.ack_detail, "overdue": overdue, "attempts": r.attempts,
             "last_error": r.last_error, "receipt": r.receipt,
-            "sent_at": r.sent_at.isoformat() if r.sent_at else None}
+            "sent_at": r.sent_at.isoformat() if r.sent_at else None, "as2_message_id": r.as2_message_id,
+            "mdn_due_at": r.mdn_due_at.isoformat() if r.mdn_due_at else None, "mdn_resends": r.mdn_resends or 0}
 
 
 @router.get("/api/v1/edi/outbound", summary="Interchanges Crossdock sent or will send")

@@ -8,6 +8,11 @@ MDN's disposition; ``directory`` writes ``<partner>-<set>-<control>.edi`` atomic
 its failed one, so they never overtake it. When the policy gives up the row is ``failed``; a
 negative MDN (delivered, not processed by the partner) makes it ``refused`` without resending.
 
+Over AS2 the Message-ID and MIC are recorded on the row before the POST. A partner with
+``as2.mdn_mode: async`` answers with a bare 2xx: the row is then ``awaiting_mdn`` until its MDN
+arrives at ``POST /as2`` or ``as2.mdn_timeout_s`` passes (``hub.edi.mdn``; each poll chases
+what is overdue first).
+
 Usage:
     sender = EdiSender(db, policy=policy)
     hub.scheduler.every(1.0, "edi-send", sender.poll)
@@ -22,9 +27,16 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from connectors.transports.as2 import AS2PartnerConfig, send_as2
+from connectors.transports.as2 import (
+    AS2PartnerConfig,
+    MdnMode,
+    SentMessage,
+    build_request,
+    post_request,
+)
+from hub.edi.mdn import chase_overdue
 from hub.edi.profile import EdiProfile, edi_profile
 from hub.partners import partner_dict
 from hub.storage.db import Database
@@ -48,7 +60,8 @@ class EdiSender:
         self.batch = batch
 
     def poll(self) -> int:
-        """Send what is due; returns how many were sent."""
+        """Send what is due (overdue async MDNs first queue their resend); returns how many were sent."""
+        chase_overdue(self.db, batch=self.batch)
         with self.db.reader() as s:
             due = [(r.id, r.partner_id) for r in s.scalars(
                 select(EdiOutbound).where(EdiOutbound.status == "queued", EdiOutbound.next_attempt_at <= utcnow())
@@ -75,7 +88,7 @@ class EdiSender:
             raw, name = bytes(row.raw), f"{partner_id}-{row.set_id}-{row.interchange_control}.edi"
             standard, attempts, created = row.standard, row.attempts, row.created_at
         try:
-            receipt = self._transport(profile or {}, raw, name, standard)
+            receipt, mdn_within = self._transport(row_id, profile or {}, raw, name, standard)
         except Exception as error:  # classified once: retry with the policy, or stop
             retry = classify(error).action is Action.RETRY
             delay = self.policy.next_delay(attempt=attempts + 1, elapsed=(utcnow() - created).total_seconds(),
@@ -98,20 +111,47 @@ class EdiSender:
         with self.db.session() as s:
             row = s.get(EdiOutbound, row_id)
             assert row is not None
-            row.status, row.receipt, row.sent_at, row.attempts = "sent", receipt, utcnow(), attempts + 1
-            row.last_error = None
+            row.sent_at, row.attempts = utcnow(), attempts + 1
             if row.ack_status == "pending" and edi is not None:
                 row.ack_due_at = utcnow() + timedelta(seconds=edi.ack_expected_within_seconds)
-        log.info("edi.sent", partner=partner_id, outbound_id=row_id, set_id=name, receipt=receipt)
+            if mdn_within is None:
+                row.status, row.receipt, row.last_error = "sent", receipt, None
+            else:
+                # Unless its MDN arrived before the POST returned and settled the row already.
+                s.execute(update(EdiOutbound).where(EdiOutbound.id == row_id,
+                                                    EdiOutbound.status.not_in(("sent", "refused", "failed")))
+                          .values(status="awaiting_mdn", receipt=receipt, last_error=None,
+                                  mdn_due_at=utcnow() + timedelta(seconds=mdn_within))
+                          .execution_options(synchronize_session=False))
+        log.info("edi.sent", partner=partner_id, outbound_id=row_id, set_id=name, receipt=receipt,
+                 awaiting_mdn=mdn_within is not None)
         return True
 
-    def _transport(self, profile: dict[str, Any], raw: bytes, name: str, standard: str) -> str:
+    def _remember(self, row_id: int, sent: SentMessage) -> None:
+        """Message-ID and MIC on the row before the POST: an async MDN may beat its answer."""
+        with self.db.session() as s:
+            row = s.get(EdiOutbound, row_id)
+            assert row is not None
+            if row.as2_message_id:  # an earlier send's MDN may still come, and still counts
+                row.as2_earlier_message_ids = [*(row.as2_earlier_message_ids or []), row.as2_message_id][-20:]
+            row.as2_message_id, row.as2_mic, row.as2_mic_algorithm = (
+                sent.message_id, " ".join(sent.mics), sent.mic_algorithm)
+
+    def _transport(self, row_id: int, profile: dict[str, Any], raw: bytes, name: str,
+                   standard: str) -> tuple[str, float | None]:
+        """Send; returns the receipt, and the seconds its async MDN may take (None: delivered now)."""
         edi: EdiProfile | None = edi_profile(profile)
         transport = edi.transport if edi else "mailbox"
         if transport == "as2":
             config = AS2PartnerConfig.model_validate(profile.get("as2") or {})
-            result = send_as2(raw, config=config, filename=name, content_type=_CONTENT_TYPE[standard])
-            return f"MDN {result.mdn.disposition}" if result.mdn is not None else f"HTTP {result.status_code}"
+            request = build_request(raw, config=config, filename=name, content_type=_CONTENT_TYPE[standard])
+            self._remember(row_id, request.sent)
+            result = post_request(request, config=config)
+            if result.mdn is not None:
+                return f"MDN {result.mdn.disposition}", None
+            if config.mdn_mode is MdnMode.ASYNC:
+                return f"HTTP {result.status_code}, MDN to come for {result.message_id}", config.mdn_timeout_s
+            return f"HTTP {result.status_code}", None
         if transport == "directory":
             assert edi is not None and edi.outbound_dir
             folder = Path(edi.outbound_dir)
@@ -120,5 +160,5 @@ class EdiSender:
             with os.fdopen(fd, "wb") as out:
                 out.write(raw)
             os.replace(tmp, folder / name)
-            return f"file {folder / name}"
-        return "mailbox"
+            return f"file {folder / name}", None
+        return "mailbox", None

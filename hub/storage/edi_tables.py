@@ -5,7 +5,8 @@ edi_seen              first receipt of each (partner, sender id, interchange con
                       a second row for the same key is a replay and is refused
 edi_received          every transaction set / message received, its verdict and its links
 edi_outbound          every interchange Crossdock sends: raw bytes, control numbers, transport
-                      status (queued, sent, failed) and the partner's verdict (accepted, rejected)
+                      status (see ``EdiOutbound.status``), the AS2 Message-ID and MIC of its last
+                      send, and the partner's verdict (accepted, rejected)
 """
 
 from __future__ import annotations
@@ -77,7 +78,12 @@ class EdiOutbound(Base):
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
     canonical: Mapped[dict[str, Any] | None] = mapped_column()
     raw: Mapped[bytes] = mapped_column(LargeBinary)
-    # queued | sent | failed (transport)
+    # Transport status:
+    #   queued        waiting to be sent (or resent); an AS2 send in flight keeps it until answered
+    #   awaiting_mdn  sent over AS2 with an asynchronous MDN asked for; not delivered until it arrives
+    #   sent          delivered: verified MDN, HTTP 2xx without MDN, file written, or mailbox
+    #   refused       the partner's MDN says it could not process it (not resent)
+    #   failed        retries spent, MIC mismatch, or no async MDN after the last resend
     status: Mapped[str] = mapped_column(String(20), default="queued")
     # pending | accepted | rejected | not_expected (the partner's functional acknowledgment)
     ack_status: Mapped[str] = mapped_column(String(20), default="not_expected")
@@ -90,6 +96,14 @@ class EdiOutbound(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     acknowledged_at: Mapped[datetime | None]
+    # added by migration 0003_edi (asynchronous MDNs): the last AS2 send and what its MDN must say
+    as2_message_id: Mapped[str | None] = mapped_column(String(255))  # Message-ID of the last send
+    as2_mic: Mapped[str | None] = mapped_column(String(200))  # acceptable MICs, space-separated, ours first
+    as2_mic_algorithm: Mapped[str | None] = mapped_column(String(10))  # sha256 | sha1
+    mdn_due_at: Mapped[datetime | None]  # awaiting_mdn: resent (or failed) when no MDN by then
+    mdn_resends: Mapped[int | None] = mapped_column(Integer)  # resends for a missing MDN (None: none)
+    as2_earlier_message_ids: Mapped[list[Any] | None] = mapped_column()  # sends before the last (a late MDN)
     __table_args__ = (Index("ix_edi_outbound_status", "status", "next_attempt_at"),
+                      Index("ix_edi_outbound_as2_message", "as2_message_id"),
                       Index("ix_edi_outbound_match", "partner_id", "interchange_control"),
                       Index("ix_edi_outbound_po", "partner_id", "po_number"))

@@ -39,8 +39,11 @@ from connectors.transports.as2.sender import (
     SentMessage,
     build_request,
     match_async_mdn,
+    mdn_from,
+    post_request,
     send_as2,
     verify_mdn,
+    verify_mdn_signature,
 )
 
 __all__ = [
@@ -71,10 +74,13 @@ __all__ = [
     "is_mdn",
     "lookup_partner",
     "match_async_mdn",
+    "mdn_from",
     "parse_as2_request",
     "parse_mdn",
+    "post_request",
     "receive",
     "retry_policy",
     "send_as2",
     "verify_mdn",
+    "verify_mdn_signature",
 ]

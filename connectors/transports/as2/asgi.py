@@ -68,7 +68,7 @@ def as2_endpoint(*, inbox: Inbox, profiles: PartnerProfiles,
         if len(body) > max_bytes:
             return Response(f"AS2 message over {max_bytes} bytes\r\n", status_code=413)
         headers = dict(request.headers)
-        if on_mdn is not None and is_mdn(headers):
+        if on_mdn is not None and is_mdn(headers, body):
             try:
                 await run_in_threadpool(on_mdn, headers, body)
             except CrossdockError as exc:

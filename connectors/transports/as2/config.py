@@ -75,6 +75,12 @@ class AS2PartnerConfig(ConnectorConfig):
     async_mdn_url: HttpUrl | None = Field(
         None, description="Crossdock's URL for the partner's asynchronous MDNs "
                           "(Receipt-Delivery-Option); required when mdn_mode is async.")
+    mdn_timeout_s: float = Field(
+        3600.0, gt=0, description="Async MDNs: how long after a send its MDN may take before the "
+                                  "interchange is sent again, with a new Message-ID.")
+    mdn_resends: int = Field(3, ge=0, le=20,
+                             description="Async MDNs: resends for a missing MDN before the "
+                                         "interchange is failed and a case opened.")
     mdn_to: str = Field("edi@crossdock.invalid",
                         description="Disposition-Notification-To value we send.")
     mic_algorithm: MicAlgorithm = Field(MicAlgorithm.SHA256,

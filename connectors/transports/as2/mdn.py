@@ -127,10 +127,23 @@ class MdnReport:
         return self.disposition_type == "processed" and (not mod or mod.startswith("warning"))
 
 
-def is_mdn(headers: Mapping[str, str]) -> bool:
-    """Whether an inbound AS2 POST is an MDN (an async receipt) rather than a message."""
+def is_mdn(headers: Mapping[str, str], body: bytes = b"") -> bool:
+    """Whether an inbound AS2 POST is an MDN (an async receipt) rather than a message.
+
+    An MDN is a ``multipart/report``, or a ``multipart/signed`` whose first part is one
+    (pass ``body`` to recognise a signed MDN). A payload is never a report: EDI travels as
+    ``application/*``, signed or encrypted.
+    """
     content_type = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
-    return content_type.strip().lower().startswith("multipart/report")
+    kind = content_type.strip().lower()
+    if kind.startswith("multipart/report"):
+        return True
+    if not (body and kind.startswith("multipart/signed")):
+        return False
+    try:
+        return entity_from_http(headers, body).parts()[0].content_type == "multipart/report"
+    except (MimeError, IndexError):
+        return False
 
 
 def _report_parts(entity: MimeEntity) -> list[MimeEntity]:

@@ -23,12 +23,12 @@ from canonical.errors import PermanentError
 from connectors.transports.as2._http import classify_response, classify_transport_error
 from connectors.transports.as2.config import AS2PartnerConfig, MdnMode
 from connectors.transports.as2.mdn import AS2_VERSION, MdnReport, parse_mdn
-from connectors.transports.as2.message import quote_id
+from connectors.transports.as2.message import quote_id, unquote_id
 from connectors.transports.as2.mime import MimeError, compute_mic, entity_from_http
 from connectors.transports.as2.smime import encrypt_entity, sign_entity, verify_detached
 
 __all__ = ["AS2Request", "AS2SendResult", "SentMessage", "build_request", "match_async_mdn",
-           "send_as2", "verify_mdn"]
+           "mdn_from", "post_request", "send_as2", "verify_mdn", "verify_mdn_signature"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,13 +111,21 @@ def _request_headers(config: AS2PartnerConfig, message_id: str, subject: str
     return headers
 
 
-def _check_signed_mdn(headers: dict[str, str], body: bytes, config: AS2PartnerConfig,
-                      message_id: str) -> None:
-    """A signed MDN is checked when we hold the partner's certificate; unsigned is fine."""
+def verify_mdn_signature(headers: Mapping[str, str], body: bytes, config: AS2PartnerConfig,
+                         message_id: str) -> None:
+    """A signed MDN is checked when we hold the partner's certificate; unsigned is fine.
+
+    Raises ``AS2SecurityError`` when the signature does not verify.
+    """
     entity = entity_from_http(headers, body)
     if entity.content_type == "multipart/signed" and config.partner_certificate_pem:
         signed, signature = entity.parts()[:2]
         verify_detached(signed.raw, signature.decoded(), config, message_id=message_id)
+
+
+def mdn_from(report: MdnReport, sent: SentMessage) -> bool:
+    """Whether the MDN comes from the partner the message went to (AS2-From, when given)."""
+    return report.as2_from is None or unquote_id(report.as2_from) == sent.partner_id
 
 
 def verify_mdn(report: MdnReport, sent: SentMessage) -> None:
@@ -177,11 +185,26 @@ def send_as2(payload: bytes, *, config: AS2PartnerConfig, filename: str | None =
     Usage:
         result = send_as2(b"ISA*00*...", config=acme, filename="po.edi")
     """
+    request = build_request(payload, config=config, filename=filename,
+                            content_type=content_type, subject=subject, message_id=message_id)
+    return post_request(request, config=config, client=client)
+
+
+def post_request(request: AS2Request, *, config: AS2PartnerConfig,
+                 client: httpx.Client | None = None) -> AS2SendResult:
+    """POST a built request; with a sync MDN, return only once it is verified.
+
+    Split from :func:`send_as2` for callers that record ``request.sent`` before the POST,
+    so that an async MDN arriving before the POST returns can already be matched.
+
+    Usage:
+        request = build_request(b"ISA*00*...", config=acme, filename="po.edi")
+        remember(request.sent)
+        result = post_request(request, config=acme)
+    """
     if config.url is None:
         raise PermanentError(f"AS2 partner {config.as2_id} has no url", code="config.error",
                              partner=config.as2_id)
-    request = build_request(payload, config=config, filename=filename,
-                            content_type=content_type, subject=subject, message_id=message_id)
     sent, message_id = request.sent, request.sent.message_id
     url = str(config.url)
     timeout = httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s)
@@ -202,7 +225,7 @@ def send_as2(payload: bytes, *, config: AS2PartnerConfig, filename: str | None =
         return AS2SendResult(sent, response.status_code, None)
     try:
         report = parse_mdn(dict(response.headers), response.content)
-        _check_signed_mdn(dict(response.headers), response.content, config, message_id)
+        verify_mdn_signature(dict(response.headers), response.content, config, message_id)
     except MimeError as exc:
         raise PermanentError(f"AS2 partner {config.as2_id} answered {message_id} without a "
                              f"readable MDN: {exc}", code="as2.mdn_unreadable",
@@ -229,8 +252,8 @@ def match_async_mdn(headers: Mapping[str, str], body: bytes, *,
                              code="as2.mdn_unreadable") from exc
     original = report.original_message_id or ""
     found = sent.get(original) if isinstance(sent, Mapping) else sent(original)
-    if found is None:
-        raise PermanentError(f"async MDN answers {original!r}, which we did not send",
-                             code="as2.mdn_unmatched", document=original)
+    if found is None or not mdn_from(report, found):
+        raise PermanentError(f"async MDN from {report.as2_from} answers {original!r}, which we "
+                             "did not send to it", code="as2.mdn_unmatched", document=original)
     verify_mdn(report, found)
     return AS2SendResult(found, 200, report)
