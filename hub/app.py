@@ -19,6 +19,7 @@ from sqlalchemy import select
 from connectors.transports.directory import DirectoryConfig, DirectorySource
 from hub.api import admin, deadletters, documents, inbound, ops, webhooks
 from hub.api import cases as cases_api
+from hub.api import intel as intel_api
 from hub.api import kpis as kpis_api
 from hub.api import outbox as outbox_api
 from hub.api import reconcile as reconcile_api
@@ -30,6 +31,7 @@ from hub.erp.documents import ErpDocumentFeed
 from hub.erp.purchasing import ErpPurchaseOrderFeed
 from hub.erp.refdata_sync import ErpReferenceSync
 from hub.inbox import BlobStore, DatabaseInbox
+from hub.intel.service import Intelligence
 from hub.metrics import Metrics
 from hub.ops.kpis import KpiCollector
 from hub.ops.timers import SlaTimers
@@ -86,6 +88,10 @@ class Hub:
                 interval=settings.scheduler_interval_seconds,
                 lock_path=settings.data_dir / "crossdock.lock" if self.db.is_sqlite else None,
             )
+        # Agents, SLA-risk predictions, learned priority and flow anomaly checks (scheduler process)
+        self.intel = Intelligence(self.db, settings, self.processor.context.refdata, submit=self.runtime.submit)
+        self.scheduler.every(settings.intel_interval_seconds, "intel", self.intel.tick)
+        self.scheduler.every(settings.intel_retrain_hours * 3600, "intel-retrain", self.intel.retrain)
         self.inbox = DatabaseInbox(self.db, blobs=self.blobs, inline_max=settings.inline_raw_max_bytes,
                                    max_bytes=settings.max_body_bytes, on_stored=self.runtime.submit)
         self.state = DatabaseStateStore(self.db)
@@ -155,7 +161,7 @@ def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> F
     app.state.hub = the_hub
     install_problem_handlers(app)
     for module in (ops, inbound, webhooks, documents, deadletters, cases_api, kpis_api, refdata_api,
-                   outbox_api, reconcile_api, admin):
+                   outbox_api, reconcile_api, intel_api, admin):
         app.include_router(module.router)
     edi_api.mount(app, the_hub)  # POST /as2, /api/v1/inbound/edi, outbound EDI
     return app

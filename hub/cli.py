@@ -447,7 +447,8 @@ def partners_load(directory: Path) -> None:
 
 
 @app.command()
-def reconcile(job: Annotated[str, typer.Argument(help="sales_orders, billing, supplier_postings, partner_documents or all")] = "all") -> None:
+def reconcile(job: Annotated[str, typer.Argument(
+        help="sales_orders, billing, supplier_postings, partner_documents or all")] = "all") -> None:
     """Compare the hub's orders with the ERP now; prints the recorded run. Example: crossdock reconcile billing"""
     from hub.reconcile import Reconciler, UnknownJob
     from hub.storage.reconcile_tables import ReconcileRun
@@ -473,6 +474,9 @@ def _register_ops() -> None:
     from hub.ops.cli import register
 
     register(app, dlq, database=_database, actor=_actor, blob_reader=lambda p: BlobStore(Settings().blob_dir).read(p))
+    from hub.intel.cli import register as register_intel
+
+    register_intel(app, database=_database, actor=_actor)
 
 
 _register_ops()

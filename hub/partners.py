@@ -19,6 +19,7 @@ from hub.erp.suppliers import ErpSupplierTarget
 from hub.logging import SECRET_KEYS
 from hub.sources import ConnectorEntry, validate_connector_config
 from hub.storage.tables import Partner
+from pipelines.intelligence.agents import parse_agent_policies
 
 __all__ = [
     "MASK",
@@ -80,6 +81,10 @@ class PartnerProfile(BaseModel):
     )
     webhook: WebhookConfig | None = Field(None, description="How the partner signs webhooks to /api/v1/webhooks/{id}")
     fallback_carrier: str | None = Field(None, description="SCAC to book with when this carrier's API fails")
+    agents: list[dict[str, Any]] = Field(
+        default_factory=list, description="Resolution agent policies for this partner: "
+        '[{"agent": "price_within_tolerance", "mode": "auto", "min_confidence": 0.8, "max_amount": "250"}]'
+    )
 
     @model_validator(mode="after")
     def _connector_configs(self) -> PartnerProfile:
@@ -90,6 +95,11 @@ class PartnerProfile(BaseModel):
                 first = exc.errors()[0]
                 where = ".".join(str(p) for p in first["loc"])
                 raise ValueError(f"connectors.{i}.config.{where}: {first['msg']}") from None
+        try:
+            parse_agent_policies([{**row, "partner": self.id} for row in self.agents])
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ValueError(f"agents.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
         names = [e.name for e in self.connectors]
         if len(names) != len(set(names)):
             raise ValueError("connectors: two entries share a name; give each a distinct `name`")

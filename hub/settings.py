@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +67,21 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(
         3600.0, gt=0, description="How often the reconciliation jobs compare the hub's orders with the ERP"
     )
+    agents_mode: Literal["live", "dry_run", "off"] = Field(
+        "live", description="Resolution agents: live (policies decide: execute, ask for approval or refuse), "
+        "dry_run (record what they would have done, act on nothing) or off"
+    )
+    agent_policies: list[dict[str, Any]] = Field(
+        default_factory=list, description="Hub-wide agent policies (JSON list), under each partner profile's `agents`; "
+        'e.g. [{"agent": "price_within_tolerance", "mode": "auto", "max_amount": "250"}]. With none, every '
+        "proposal waits for a person's approval"
+    )
+    intel_interval_seconds: float = Field(
+        60.0, gt=0, description="How often agents, SLA-risk predictions, learned priority and flow anomaly checks run"
+    )
+    intel_retrain_hours: float = Field(
+        24.0, gt=0, description="How often the SLA-risk and priority models are retrained from the hub's history"
+    )
     erp_poll_seconds: float = Field(
         0.0, ge=0, description="How often Crossdock reads what changed in the ERP (products and customers into reference "
         "data; deliveries and billing documents out to customers as 856/810); 0: never"
@@ -105,7 +120,7 @@ def settings_table() -> str:
     """README's configuration table, generated from the model."""
     rows = ["| Variable | Default | What it does |", "| --- | --- | --- |"]
     for name, field in Settings.model_fields.items():
-        default = field.default
+        default = field.get_default(call_default_factory=True)
         shown = "" if default is None else (default.as_posix() if isinstance(default, Path) else str(default))
         rows.append(f"| `CROSSDOCK_{name.upper()}` | `{shown}` | {field.description} |")
     return "\n".join(rows)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from hub.api.deps import HubDep, ReadSession, Viewer
 from hub.api.problems import Problem
 from hub.partners import mask_secrets
+from hub.storage.intel_tables import IntelDecision
 from hub.storage.tables import Attempt, Document, InboxEntry, Job
 
 __all__ = ["router"]
@@ -86,4 +87,14 @@ def get_document(document_id: int, _: Viewer, s: ReadSession, hub: HubDep) -> di
     out["deliveries"] = [{"job_id": j.id, "status": j.status, "attempts": j.attempts,
                           "destination": mask_secrets(j.payload.get("destination")), "last_error": j.last_error,
                           "next_attempt_at": j.next_attempt_at.isoformat()} for j in deliveries]
+    # the latest SLA-risk prediction of each document this one is still owed (855, 856, 810, 997)
+    latest: dict[str, IntelDecision] = {}
+    for p in s.scalars(select(IntelDecision).where(IntelDecision.kind == "prediction", IntelDecision.document_id == d.id)
+                       .order_by(IntelDecision.id)):
+        latest[p.subject] = p
+    out["sla_risk"] = [{"expected": p.inputs.get("expected"), "due_at": p.inputs.get("due_at"),
+                        "probability": p.value, "source": p.source, "model_version": p.model_version,
+                        "confidence": p.confidence, "top_factors": p.outcome.get("top_factors"),
+                        "warning": p.warning, "case_id": p.case_id, "at": p.at.isoformat()}
+                       for p in latest.values()]
     return out

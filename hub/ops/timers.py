@@ -57,7 +57,7 @@ from pipelines.exceptions.detectors import (
 )
 from pipelines.refdata import ReferenceData
 
-__all__ = ["LOOKBACK", "SlaTimers"]
+__all__ = ["LOOKBACK", "SlaTimers", "with_edi_sla"]
 
 log = structlog.get_logger("crossdock.timers")
 _LIVE = ("accepted", "delivered", "delivery_failed")
@@ -151,7 +151,7 @@ class SlaTimers:
         expectations += self._unacknowledged(s, profiles, by_doc, since=now - LOOKBACK)
         out: list[tuple[Detection, str, int | None, str]] = [
             (f, by_doc[f.document], None, f.partner or "")
-            for f in detect_overdue_documents(expectations, now=now, partners=self._with_edi_sla(profiles, rules))]
+            for f in detect_overdue_documents(expectations, now=now, partners=with_edi_sla(profiles, rules))]
         out += [(f, by_ship[f.document], None, f.partner or "")
                 for f in detect_uninvoiced_shipments(shipments, now=now, partners=rules)]
         out += [(f, by_transfer[f.document][0], None, by_transfer[f.document][1])
@@ -183,20 +183,6 @@ class SlaTimers:
             out.append(Expectation("997", row.partner_id, name, row.sent_at))
         return out
 
-    @staticmethod
-    def _with_edi_sla(profiles: Mapping[str, Mapping[str, Any]],
-                      rules: Mapping[str, PartnerRules]) -> dict[str, PartnerRules]:
-        """A partner's 997 SLA is its EDI profile's ``ack_expected_within_seconds`` unless its
-        exception rules name one."""
-        out = dict(rules)
-        for pid, profile in profiles.items():
-            edi = profile.get("edi") or {}
-            named = ((profile.get("exceptions") or {}).get("sla_hours") or {}).get("997")
-            if edi and named is None and pid in out:
-                seconds = edi.get("ack_expected_within_seconds", 86400)
-                out[pid] = dataclasses.replace(out[pid], sla_hours={**out[pid].sla_hours, "997": seconds / 3600})
-        return out
-
     def _waiting(self, s: Any, rules: Mapping[str, PartnerRules],
                  now: datetime) -> list[tuple[Detection, str, int | None, str]]:
         waiting, jobs = [], {}
@@ -212,3 +198,17 @@ class SlaTimers:
             job_id, key = jobs[f.document]
             out.append((f, key, job_id, f.partner or ""))
         return out
+
+
+def with_edi_sla(profiles: Mapping[str, Mapping[str, Any]],
+                 rules: Mapping[str, PartnerRules]) -> dict[str, PartnerRules]:
+    """A partner's 997 SLA is its EDI profile's ``ack_expected_within_seconds`` unless its
+    exception rules name one."""
+    out = dict(rules)
+    for pid, profile in profiles.items():
+        edi = profile.get("edi") or {}
+        named = ((profile.get("exceptions") or {}).get("sla_hours") or {}).get("997")
+        if edi and named is None and pid in out:
+            seconds = edi.get("ack_expected_within_seconds", 86400)
+            out[pid] = dataclasses.replace(out[pid], sla_hours={**out[pid].sla_hours, "997": seconds / 3600})
+    return out

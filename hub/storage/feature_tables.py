@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from hub.storage import (
     edi_tables,  # noqa: F401
+    intel_tables,  # noqa: F401
     ops_tables,  # noqa: F401
     reconcile_tables,  # noqa: F401
 )

@@ -78,6 +78,7 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
     Action("update_price_list", "Correct the contract price list"),
     Action("hold_for_credit_review", "Hold the order until credit approves it"),
     Action("request_prepayment", "Ask the customer to prepay"),
+    Action("release_credit_hold", "Release the order: the exposure stays within the customer's limit"),
     Action("cancel_duplicate", "Cancel the duplicate and tell the partner"),
     Action("confirm_with_partner", "Ask the partner whether both documents are meant"),
     Action("receive_short", "Receive what arrived and keep the rest open or cancel it"),
@@ -136,7 +137,7 @@ TAXONOMY: tuple[ExceptionType, ...] = tuple(ExceptionType(*row) for row in (
     ("price_discrepancy", _B, "Price differs from the contract or the order", _M, _O.CUSTOMER_SERVICE, 24,
      ("accept_price_difference", "reject_price", "update_price_list")),
     ("credit_hold", _B, "Customer on credit hold or over its credit limit", _H, _O.CREDIT, 8,
-     ("hold_for_credit_review", "request_prepayment")),
+     ("hold_for_credit_review", "request_prepayment", "release_credit_hold")),
     ("duplicate_order", _B, "Order looks like a duplicate", _H, _O.CUSTOMER_SERVICE, 4,
      ("confirm_with_partner", "cancel_duplicate")),
     ("asn_short_shipment", _B, "Ship notice has less than ordered", _M, _O.PURCHASING, 24,
@@ -179,8 +180,10 @@ TAXONOMY: tuple[ExceptionType, ...] = tuple(ExceptionType(*row) for row in (
     ("unknown_unit", _B, "Unit of measure unknown for the item", _M, _O.MASTER_DATA, 8, ("add_unit_conversion",)),
     ("revision_waiting_for_original", _T, "Change waited too long for its original", _M, _O.INTEGRATION, 4,
      ("request_original", "apply_change_as_new")),
-    ("flow_anomaly", _T, "Document volume outside the partner's normal range", _M, _O.INTEGRATION, 8,
-     ("investigate_flow",)),
+    ("flow_anomaly", _T, "Partner flow outside its normal range", _M, _O.INTEGRATION, 8,
+     ("investigate_flow", "contact_partner")),
+    ("sla_risk", _B, "Predicted to miss its SLA", _M, _O.PURCHASING, 8,
+     ("contact_partner", "request_855_again")),
 ))
 
 _BY_CODE = {t.code: t for t in TAXONOMY}

@@ -44,6 +44,8 @@ class HubProcess:
             "CROSSDOCK_SCHEDULER_INTERVAL_SECONDS": "0.2",
             "CROSSDOCK_WATCH_INTERVAL_SECONDS": "0.2",
             "CROSSDOCK_SETTLE_SECONDS": "0.2",
+            # agents, predictions and flow checks only where a test asks (they add case events)
+            "CROSSDOCK_INTEL_INTERVAL_SECONDS": "86400",
             **({"CROSSDOCK_DATABASE_URL": database_url} if database_url else {}),
             **(env or {}),
         }

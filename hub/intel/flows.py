@@ -1,0 +1,186 @@
+"""Flow anomaly checks in the hub: hourly counts from the hub's tables, the detectors of
+``pipelines.intelligence.anomaly``, and one ``flow_anomaly`` case per alert.
+
+Flows, per partner and hour (UTC), over the baseline weeks plus the current one:
+
+* ``850`` / ``855`` / ``856`` / ``810`` / ... : documents received, by type (volume: orders
+  that stop arriving or double);
+* ``receipts``: everything the partner sent, with the receipts that needed a retry (error
+  rate) and those parked as dead letters (dead-letter rate) — volume is judged per document
+  type, rates per partner, so one outage is reported once;
+* ``997``: functional acknowledgments of what Crossdock sent, with the median time they took
+  (acknowledgment latency).
+
+Supplier lateness drift reads the 856 expectations of ``hub.intel.risk``: how many hours after
+its SLA each ship notice arrived. (Crossdock records carrier API outcomes per connector, not
+per lane and attempt, so lane failure rates are not fed from the hub yet; the carrier API
+failure case covers a failing carrier.)
+
+An alert opens a case once: its ``alert_key`` (partner, flow, metric, direction, day) is
+recorded with the case in ``intel_decisions``, and while that case is open the same alert on
+a later day adds nothing (one case per problem, however long it lasts).
+
+Usage:
+    FlowWatch(db, refdata).run()     # scheduled every intel_interval_seconds
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from statistics import median
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import func, select
+
+from hub.intel.risk import expectations
+from hub.ops.cases import open_cases
+from hub.ops.rules import partner_policies
+from hub.ops.stages import Found
+from hub.partners import partner_dict
+from hub.storage.edi_tables import EdiOutbound
+from hub.storage.intel_tables import IntelDecision
+from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, utcnow
+from pipelines.exceptions import Detection, decide
+from pipelines.intelligence.anomaly import (
+    AnomalyConfig,
+    FlowPoint,
+    LatenessObservation,
+    detect_flow_anomalies,
+    detect_late_drift,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hub.storage.db import Database
+    from pipelines.refdata import ReferenceData
+
+__all__ = ["SET_NAMES", "FlowWatch", "flow_points"]
+
+log = structlog.get_logger("crossdock.flows")
+SET_NAMES = {"purchase_order": "850", "order_acknowledgment": "855", "ship_notice": "856", "invoice": "810",
+             "shipment_status": "214", "order_change": "860"}
+RECEIPTS = "receipts"
+_VOLUME = ("volume",)
+
+
+def _hour(col: Any, dialect: str) -> Any:
+    if dialect == "postgresql":
+        return func.date_trunc("hour", col)
+    return func.strftime("%Y-%m-%d %H:00:00", col)
+
+
+def _as_hour(value: Any) -> datetime:
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(minute=0, second=0, microsecond=0, tzinfo=moment.tzinfo or UTC)
+
+
+def flow_points(s: Session, *, since: datetime, dialect: str) -> list[FlowPoint]:
+    """Hourly flow points of every partner since ``since`` (hours with nothing have no point)."""
+    counts: dict[tuple[str, str, datetime], dict[str, Any]] = defaultdict(
+        lambda: {"received": 0, "errors": 0, "dead_letters": 0, "latency": []})
+    h = _hour(Document.created_at, dialect)
+    for partner, kind, hour, n in s.execute(
+            select(Document.partner_id, Document.document_type, h, func.count())
+            .where(Document.direction != "outbound", Document.created_at >= since)
+            .group_by(Document.partner_id, Document.document_type, h)):
+        counts[(partner, SET_NAMES.get(kind, kind), _as_hour(hour))]["received"] += n
+    h = _hour(InboxEntry.received_at, dialect)
+    for partner, hour, n in s.execute(select(InboxEntry.partner_id, h, func.count())
+                                      .where(InboxEntry.received_at >= since,
+                                             InboxEntry.duplicate_of.is_(None))
+                                      .group_by(InboxEntry.partner_id, h)):
+        counts[(partner, RECEIPTS, _as_hour(hour))]["received"] += n
+    h = _hour(InboxEntry.received_at, dialect)
+    for partner, hour, n in s.execute(
+            select(InboxEntry.partner_id, h, func.count(func.distinct(InboxEntry.id)))
+            .join(Attempt, Attempt.inbox_id == InboxEntry.id)
+            .where(InboxEntry.received_at >= since, Attempt.outcome.in_(("retry", "dead_letter")))
+            .group_by(InboxEntry.partner_id, h)):
+        counts[(partner, RECEIPTS, _as_hour(hour))]["errors"] += n
+    h = _hour(InboxEntry.received_at, dialect)
+    for partner, hour, n in s.execute(
+            select(InboxEntry.partner_id, h, func.count(func.distinct(DeadLetter.id)))
+            .join(DeadLetter, DeadLetter.inbox_id == InboxEntry.id)
+            .where(InboxEntry.received_at >= since).group_by(InboxEntry.partner_id, h)):
+        counts[(partner, RECEIPTS, _as_hour(hour))]["dead_letters"] += n
+    for partner, sent, acked in s.execute(select(EdiOutbound.partner_id, EdiOutbound.sent_at,
+                                                 EdiOutbound.acknowledged_at)
+                                          .where(EdiOutbound.acknowledged_at >= since,
+                                                 EdiOutbound.sent_at.is_not(None))):
+        if sent is None or acked is None:
+            continue
+        cell = counts[(partner, "997", _as_hour(acked))]
+        cell["received"] += 1
+        cell["latency"].append(max(0.0, (_aware(acked) - _aware(sent)).total_seconds()))
+    return [FlowPoint(p, k, hour, c["received"], c["errors"], c["dead_letters"],
+                      median(c["latency"]) if c["latency"] else None)
+            for (p, k, hour), c in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _keep(found: Detection) -> bool:
+    """Volume per document type, rates per partner: each alert once."""
+    volume = str(found.evidence.get("metric", "")).startswith(_VOLUME)
+    receipts = found.document.startswith(f"{RECEIPTS} ")
+    return volume != receipts
+
+
+class FlowWatch:
+    def __init__(self, db: Database, refdata: ReferenceData, *, config: AnomalyConfig | None = None) -> None:
+        self.db = db
+        self.refdata = refdata
+        self.config = config or AnomalyConfig()
+
+    def detections(self, *, now: datetime | None = None) -> list[Detection]:
+        now = now or utcnow()
+        since = now - timedelta(weeks=self.config.baseline_weeks + 1)
+        with self.db.reader() as s:
+            points = flow_points(s, since=since, dialect=self.db.engine.dialect.name)
+            lateness = [LatenessObservation(e.partner, e.arrived_at, (e.arrived_at - e.due_at).total_seconds() / 3600)
+                        for e in expectations(s, since=now - timedelta(days=self.config.lateness_baseline_days + 7))
+                        if e.kind == "856" and e.arrived_at is not None]
+        found = [f for f in detect_flow_anomalies(points, now=now, config=self.config) if _keep(f)]
+        found += detect_late_drift(lateness, now=now, config=self.config)
+        return found
+
+    def run(self, *, now: datetime | None = None) -> int:
+        """One pass; returns how many cases it opened."""
+        return self.open(self.detections(now=now))
+
+    def open(self, found: Iterable[Detection]) -> int:
+        opened = 0
+        with self.db.session() as s:
+            for d in found:
+                key = str(d.evidence.get("alert_key") or f"{d.partner}|{d.document}|{d.message}")
+                if s.scalar(select(IntelDecision.id).where(IntelDecision.kind == "anomaly",
+                                                           IntelDecision.dedupe_key == key).limit(1)) is not None:
+                    continue
+                # a problem that goes on past midnight: the same alert of an earlier day whose case
+                # is still open keeps that case (one case per problem, not one per day)
+                ongoing = key.rsplit("|", 1)[0] + "|%"
+                if s.scalar(select(IntelDecision.id).join(Case, Case.id == IntelDecision.case_id)
+                            .where(IntelDecision.kind == "anomaly", IntelDecision.dedupe_key.like(ongoing),
+                                   Case.status.in_(("open", "assigned", "awaiting_approval"))).limit(1)) is not None:
+                    continue
+                opened += self._case(s, d, key)
+        if opened:
+            log.info("flows.anomalies", count=opened)
+        return opened
+
+    def _case(self, s: Session, d: Detection, key: str) -> int:
+        partner = d.partner or ""
+        decision = decide(d, partner_policies(partner_dict(s, partner)), partner)
+        ids = open_cases(s, [Found(d, decision, f"{partner}/flow/{d.document}")], partner_id=partner,
+                         refdata=self.refdata)
+        s.add(IntelDecision(kind="anomaly", subject=d.document, dedupe_key=key, case_id=ids[0], partner_id=partner,
+                            source="rules", value=float(d.evidence.get("robust_z") or 0.0),
+                            inputs={k: v for k, v in d.evidence.items() if k != "recommended_action"},
+                            outcome={"message": d.message}, status="recorded"))
+        return 1

@@ -1,0 +1,299 @@
+"""Predicted SLA risk in the hub: expectations from the document tables, training from their
+outcomes, a prediction for every open one, and an ``sla_risk`` case before the deadline when
+the risk is high.
+
+An expectation is a document a partner owes Crossdock, with its SLA from the partner's rules:
+
+* ``855`` and ``856`` for each purchase order to a supplier (sent by Crossdock, or handed in
+  naming the supplier as seller), answered by the supplier's acknowledgment / ship notice;
+* ``810`` for each supplier ship notice, answered by an invoice naming its shipment or order;
+* ``997`` for each interchange Crossdock sent that expects a functional acknowledgment.
+
+Its outcome is known once the answer arrived (``missed`` = arrived after the due time) or the
+due time passed without one (``missed``). Training reads the last 180 days of closed
+expectations; each example's ``recent_late_rate`` counts only outcomes known before it opened.
+
+Predictions are recorded in ``intel_decisions`` (kind ``prediction``) with the features, the
+model version (none when the rule estimate answered) and any warning, again only when the
+probability moved by 0.05 or more, or the model changed; ``GET /api/v1/documents/{id}`` and the
+case show the latest one. A trained model's risk at or above ``threshold`` opens one
+``sla_risk`` case per expectation while it is still before its due time (the rule estimate,
+used while no model is trained, only rises as the deadline nears, which the missing-document
+checks cover).
+
+Usage:
+    risk = SlaRiskPass(db, registry, refdata)
+    risk.train()     # scheduled every intel_retrain_hours; also `crossdock intel retrain`
+    risk.run()       # scheduled every intel_interval_seconds
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import or_, select
+
+from hub.ops.cases import open_cases
+from hub.ops.rules import partner_policies, partner_rules
+from hub.ops.stages import Found
+from hub.ops.timers import with_edi_sla
+from hub.partners import partner_dict
+from hub.storage.edi_tables import EdiOutbound
+from hub.storage.intel_tables import IntelDecision
+from hub.storage.tables import Document, Partner, utcnow
+from pipelines.exceptions import decide
+from pipelines.exceptions.model import detection
+from pipelines.intelligence.learned import NotEnoughData
+from pipelines.intelligence.risk import (
+    Prediction,
+    RiskExample,
+    assess,
+    should_raise_case,
+    train_sla_risk,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from hub.intel.models import ModelRegistry
+    from hub.storage.db import Database
+    from pipelines.refdata import ReferenceData
+
+__all__ = ["Expected", "LateRates", "SlaRiskPass", "example_of", "expectations"]
+
+log = structlog.get_logger("crossdock.sla_risk")
+TRAINING_WINDOW = timedelta(days=180)
+OPEN_WINDOW = timedelta(days=30)
+_LATE_RATE_DAYS = timedelta(days=30)
+_LIVE = ("accepted", "delivered", "delivery_failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    kind: str  # 855 | 856 | 810 | 997
+    partner: str
+    subject: str  # "855 for purchase_order ACME/PO-1 rev 0"
+    business_key: str
+    document_id: int | None
+    opened_at: datetime
+    due_at: datetime
+    arrived_at: datetime | None
+    line_count: int
+    order_value: float
+    lane: str | None = None
+    currency: str | None = None
+
+    def missed(self, at: datetime) -> bool | None:
+        """The outcome as known at ``at``."""
+        if self.arrived_at is not None and self.arrived_at <= at:
+            return self.arrived_at > self.due_at
+        return True if self.due_at <= at else None
+
+    @property
+    def known_at(self) -> datetime:
+        return min(self.arrived_at, self.due_at) if self.arrived_at is not None else self.due_at
+
+
+def _value(c: Mapping[str, Any]) -> float:
+    return float(sum((Decimal(str(ln.get("unit_price") or 0)) * Decimal(str(ln.get("quantity") or 0))
+                      for ln in c.get("lines", [])), Decimal(0)))
+
+
+def expectations(s: Session, *, since: datetime) -> list[Expected]:
+    """Every expectation opened since ``since``, open or closed."""
+    profiles = {p.id: partner_dict(s, p.id) or {} for p in s.scalars(select(Partner))}
+    sla = with_edi_sla(profiles, {pid: partner_rules(p) for pid, p in profiles.items()})
+    suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
+    docs = list(s.execute(select(Document.id, Document.document_type, Document.business_key, Document.canonical,
+                                 Document.created_at, Document.revision, Document.partner_id, Document.direction)
+                          .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
+                                 Document.created_at >= since).order_by(Document.id)))
+    first: dict[tuple[str, str, Any], datetime] = {}
+
+    def seen(kind: str, who: str | None, ref: Any, at: datetime) -> None:
+        if who and ref and ((kind, who, ref) not in first or at < first[(kind, who, ref)]):
+            first[(kind, who, ref)] = at
+
+    for d in docs:
+        c = d.canonical
+        senders = (d.partner_id, (c.get("seller") or {}).get("id"), d.business_key.split("/")[0])
+        if d.direction == "outbound":
+            continue
+        if d.document_type == "order_acknowledgment":
+            for who in senders:
+                seen("855", who, c.get("po_number"), d.created_at)
+        elif d.document_type == "ship_notice":
+            for o in c.get("orders", []):
+                for who in senders:
+                    seen("856", who, o.get("po_number"), d.created_at)
+        elif d.document_type == "invoice":
+            for ref in (c.get("shipment_id"), c.get("po_number")):
+                for who in senders:
+                    seen("810", who, ref, d.created_at)
+
+    def due(partner: str, kind: str, opened: datetime) -> datetime | None:
+        hours = sla[partner].sla_hours.get(kind) if partner in sla else None
+        return opened + timedelta(hours=float(hours)) if hours is not None else None
+
+    out: list[Expected] = []
+    for d in docs:
+        c = d.canonical
+        seller = d.partner_id if d.direction == "outbound" else (c.get("seller") or {}).get("id")
+        if d.document_type == "purchase_order" and seller in suppliers and c.get("purpose") != "cancel":
+            name = f"purchase_order {d.business_key} rev {d.revision}"
+            for kind in ("855", "856"):
+                at = due(seller, kind, d.created_at)
+                if at is not None:
+                    out.append(Expected(kind, seller, f"{kind} for {name}", d.business_key, d.id, d.created_at, at,
+                                        first.get((kind, seller, c.get("po_number"))), len(c.get("lines", [])),
+                                        _value(c), None, c.get("currency")))
+        elif d.document_type == "ship_notice" and d.direction != "outbound":
+            sender = d.business_key.split("/")[0]
+            if sender not in suppliers:
+                continue
+            at = due(sender, "810", d.created_at)
+            if at is None:
+                continue
+            refs = [c.get("shipment_id"), *(o.get("po_number") for o in c.get("orders", []))]
+            arrived = min((t for r in refs if (t := first.get(("810", sender, r))) is not None), default=None)
+            lane = (c.get("ship_to") or {}).get("id")
+            out.append(Expected("810", sender, f"810 for ship_notice {d.business_key}", d.business_key, d.id,
+                                d.created_at, at, arrived, sum(len(o.get("items", [])) for o in c.get("orders", [])),
+                                0.0, f"{sender}->{lane}" if lane else None))
+    for row in s.execute(select(EdiOutbound.partner_id, EdiOutbound.set_id, EdiOutbound.interchange_control,
+                                EdiOutbound.sent_at, EdiOutbound.acknowledged_at, EdiOutbound.document_id)
+                         .where(EdiOutbound.ack_status != "not_expected", EdiOutbound.sent_at >= since)):
+        at = due(row.partner_id, "997", row.sent_at)
+        if at is None:
+            continue
+        out.append(Expected("997", row.partner_id, f"997 for {row.set_id} interchange {row.interchange_control} "
+                            f"to {row.partner_id}", f"{row.partner_id}/interchange/{row.interchange_control}",
+                            row.document_id, row.sent_at, at, row.acknowledged_at, 1, 0.0))
+    return out
+
+
+class LateRates:
+    """Each partner's share of late expectations among those whose outcome was known before a
+    moment and that opened in the 30 days before it (no peeking at later outcomes)."""
+
+    def __init__(self, closed: list[Expected]) -> None:
+        self.by_partner: dict[str, list[tuple[datetime, datetime, bool]]] = defaultdict(list)
+        for e in closed:
+            self.by_partner[e.partner].append((e.known_at, e.opened_at, e.arrived_at is None
+                                               or e.arrived_at > e.due_at))
+        for rows in self.by_partner.values():
+            rows.sort()
+        self.keys = {p: [r[0] for r in rows] for p, rows in self.by_partner.items()}
+
+    def at(self, partner: str, before: datetime) -> float | None:
+        rows = self.by_partner.get(partner, [])
+        end = bisect.bisect_left(self.keys.get(partner, []), before)
+        seen = [late for known, opened, late in rows[:end] if opened >= before - _LATE_RATE_DAYS]
+        return round(sum(seen) / len(seen), 4) if seen else None
+
+
+def example_of(e: Expected, rates: LateRates, *, missed: bool | None) -> RiskExample:
+    return RiskExample(e.partner, e.kind, e.lane, e.opened_at, e.due_at, e.line_count, e.order_value,
+                       rates.at(e.partner, e.opened_at), missed)
+
+
+class SlaRiskPass:
+    def __init__(self, db: Database, registry: ModelRegistry, refdata: ReferenceData, *,
+                 threshold: float = 0.7) -> None:
+        self.db = db
+        self.registry = registry
+        self.refdata = refdata
+        self.threshold = threshold
+
+    def train(self, *, now: datetime | None = None) -> dict[str, Any]:
+        """Train a new version from the closed expectations of the training window."""
+        now = now or utcnow()
+        with self.db.session() as s:
+            found = expectations(s, since=now - TRAINING_WINDOW)
+            closed = [e for e in found if e.missed(now) is not None]
+            rates = LateRates(closed)
+            examples = [example_of(e, rates, missed=e.missed(now)) for e in closed]
+            version = self.registry.next_version(s, "sla_risk")
+            try:
+                model = train_sla_risk(examples, version=version, now=now)
+            except NotEnoughData as exc:
+                self.registry.record_failure(s, "sla_risk", str(exc), examples=len(examples))
+                return {"model": "sla_risk", "trained": False, "reason": str(exc), "examples": len(examples)}
+            row = self.registry.store(s, model, examples=len(examples))
+            return {"model": "sla_risk", "trained": True, "version": row.version, "examples": len(examples),
+                    "metrics": row.metrics}
+
+    def run(self, *, now: datetime | None = None) -> int:
+        """Predict every open expectation; returns how many ``sla_risk`` cases it opened."""
+        now = now or utcnow()
+        model, warning = self.registry.active("sla_risk")
+        with self.db.reader() as s:
+            found = expectations(s, since=now - max(OPEN_WINDOW, _LATE_RATE_DAYS * 2))
+        rates = LateRates([e for e in found if e.missed(now) is not None])
+        open_ = [e for e in found if e.missed(now) is None and e.opened_at >= now - OPEN_WINDOW]
+        opened = 0
+        with self.db.session() as s:
+            for e in open_:
+                prediction = assess(example_of(e, rates, missed=None), model, now=now)
+                if warning and prediction.warning and "no SLA risk model" in prediction.warning:
+                    prediction = _with_warning(prediction, warning)
+                decision = self._record(s, e, prediction)
+                # only a trained model raises a case: the rule estimate is the elapsed share of the SLA
+                # window, which the missing-document checks already cover at the deadline
+                if decision is not None and decision.case_id is None and prediction.source == "model" \
+                        and should_raise_case(prediction, threshold=self.threshold, now=now, due_at=e.due_at):
+                    decision.case_id = self._open_case(s, e, prediction, now)
+                    opened += 1
+        if opened:
+            log.info("sla_risk.cases_opened", count=opened)
+        return opened
+
+    def _record(self, s: Session, e: Expected, p: Prediction) -> IntelDecision | None:
+        key = f"sla:{e.subject}"
+        last = s.scalar(select(IntelDecision).where(IntelDecision.kind == "prediction", IntelDecision.dedupe_key == key)
+                        .order_by(IntelDecision.id.desc()).limit(1))
+        if last is not None and last.model_version == p.model_version and last.warning == p.warning \
+                and abs((last.value or 0.0) - p.probability) < 0.05:
+            return last
+        row = IntelDecision(
+            kind="prediction", subject=e.subject, dedupe_key=key, document_id=e.document_id, partner_id=e.partner,
+            model_name="sla_risk", model_version=p.model_version, source=p.source, confidence=p.confidence,
+            value=p.probability, inputs={"expected": e.kind, "opened_at": e.opened_at.isoformat(),
+                                         "due_at": e.due_at.isoformat(), "line_count": e.line_count,
+                                         "order_value": e.order_value, "lane": e.lane},
+            features=dict(p.features), outcome={"top_factors": [list(f) for f in p.top_factors]},
+            status="recorded", warning=p.warning, case_id=last.case_id if last is not None else None)
+        s.add(row)
+        s.flush()
+        return row
+
+    def _open_case(self, s: Session, e: Expected, p: Prediction, now: datetime) -> int:
+        who = f"model v{p.model_version}" if p.model_version is not None else "rule estimate"
+        hours = max(0.0, (e.due_at - now).total_seconds() / 3600)
+        found = detection(
+            "sla_risk", e.subject.split(" for ", 1)[1], partner=e.partner,
+            message=f"{p.probability:.0%} likely to miss its {e.kind} from {e.partner} (due {e.due_at:%Y-%m-%d %H:%M} "
+                    f"UTC, in {hours:.1f} h; {who})",
+            evidence={"expected": e.kind, "probability": p.probability, "model_version": p.model_version,
+                      "source": p.source, "confidence": p.confidence, "due_at": e.due_at.isoformat(),
+                      "top_factors": [list(f) for f in p.top_factors], "warning": p.warning,
+                      "recommended_action": "request_855_again" if e.kind == "855" else "contact_partner"},
+            amount_at_risk=Decimal(str(round(e.order_value, 2))) if e.order_value else None, currency=e.currency)
+        profile = partner_dict(s, e.partner)
+        decision = decide(found, partner_policies(profile), e.partner)
+        ids = open_cases(s, [Found(found, decision, e.business_key)], partner_id=e.partner, refdata=self.refdata,
+                         document_id=e.document_id)
+        return ids[0]
+
+
+def _with_warning(p: Prediction, warning: str) -> Prediction:
+    from dataclasses import replace
+
+    return replace(p, warning=warning)

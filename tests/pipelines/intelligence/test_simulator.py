@@ -1,0 +1,54 @@
+"""The seeded traffic simulator and the benchmark's scoring, on small runs."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
+
+from bench_intelligence import evaluate_anomalies, run_detectors
+from intel_sim import KINDS, InjectedProblem, PartnerProfile, Simulation, simulate
+
+from pipelines.intelligence.anomaly import FlowPoint
+
+
+def test_same_seed_same_simulation_and_every_kind_labelled() -> None:
+    a, b = simulate(3, weeks=6, partners=6), simulate(3, weeks=6, partners=6)
+    assert a == b
+    assert a != simulate(4, weeks=6, partners=6)
+    assert {p.kind for p in a.problems} == set(KINDS)
+    assert all(a.start + timedelta(weeks=3) < p.start < p.end <= a.end for p in a.problems)
+    assert a.points and a.lateness and a.attempts and a.orders
+    assert {p.role for p in a.partners} == {"customer", "supplier"}
+
+
+def test_no_problems_no_precision_and_no_recall() -> None:
+    sim = replace(simulate(5, weeks=6, partners=4), problems=())
+    report = evaluate_anomalies(sim, [])
+    assert (report["cases"], report["precision"], report["recall"], report["problems"]) == (0, None, None, 0)
+
+
+def steady(weeks: int) -> list[FlowPoint]:
+    sim = simulate(1, weeks=4, partners=2)
+    start = sim.start
+    return [FlowPoint("ACME", "850", start + timedelta(hours=h), 20)
+            for h in range(weeks * 168) if (h // 24) % 7 < 5 and 8 <= h % 24 < 17]
+
+
+def test_an_obvious_outage_is_found_and_scored() -> None:
+    weeks = 5
+    points = steady(weeks)
+    start = points[0].hour.replace(hour=0)
+    down_from, down_to = start + timedelta(weeks=4, hours=10), start + timedelta(weeks=4, hours=20)
+    outage = InjectedProblem("outage", "ACME", "*", down_from, down_to, affected=140.0)
+    partner = PartnerProfile("ACME", "customer", "big", 180.0, 0, 0.0, 300.0, 0.0, 0.0)
+    sim = Simulation(1, start, weeks, (partner,), tuple(p for p in points if not down_from <= p.hour < down_to),
+                     (), (), (outage,), ())
+    cases = run_detectors(sim)
+    report = evaluate_anomalies(sim, cases)
+    assert report["recall"] == 1.0 and report["precision"] == 1.0, report
+    assert report["per_kind"]["outage"]["ttd_median_hours"] <= 3
+    assert cases[0].detection.evidence["direction"] in ("drop", "missing")
