@@ -128,6 +128,10 @@ class OrderLine(ItemIdentifiers):
     uom: UnitOfMeasure = "EA"
     unit_price: NonNegativeAmount | None = Field(None, description="Price per `uom`, in the order's currency")
     requested_delivery_date: date | None = None
+    change: Literal["add", "change", "delete"] | None = Field(
+        None, description="What a change (purpose `change`) does to this line: adds it, changes it or deletes it "
+        "(X12 860 POC02: AI add, DI delete, any other code change; EDIFACT ORDCHG LIN 1229: 1 add, 2 delete, "
+        "3 change). None on an original order, where it means nothing")
 
     @model_validator(mode="after")
     def _names_an_item(self) -> OrderLine:

@@ -5,8 +5,11 @@ line with enough is accepted, one with too little is confirmed as far as stock g
 the rest is backordered (status backordered) or cancelled (changed; rejected when none is
 left), as the profile's ``stock_shortfall`` says. A line whose item has no stock data is
 confirmed as ordered. A change (revision > 0) is answered the same way, line by line
-(an 865). ``ship`` ships what was confirmed in one pack and ``invoice`` bills
-that at the ordered price; lines confirmed at nothing appear in neither. Document numbers
+(an 865), except the lines it deletes: they are left out. The canonical line verdicts
+(accepted, changed, backordered, rejected) have no "deleted as asked" (X12 ACK01 ID), and
+rejected (IR) would refuse the deletion; a change that only deletes is accepted as a
+whole. ``ship`` ships what was confirmed in one pack and ``invoice`` bills that at the
+ordered price; lines confirmed at nothing appear in neither. Document numbers
 derive from the PO number, so answering the same order twice yields the same documents.
 
 Usage:
@@ -70,9 +73,10 @@ def _ack_line(ln: OrderLine, *, on: date, available: Available | None,
 
 def confirm(po: PurchaseOrder, *, on: date, seller_id: str, available: Available | None = None,
             shortfall: Literal["backorder", "reject"] = "backorder") -> OrderAcknowledgment:
-    lines = [_ack_line(ln, on=on, available=available, shortfall=shortfall) for ln in po.lines]
+    lines = [_ack_line(ln, on=on, available=available, shortfall=shortfall) for ln in po.lines
+             if ln.change != "delete"]
     statuses = {ln.status for ln in lines}
-    status = (AckStatus.ACCEPTED if statuses == {AckLineStatus.ACCEPTED} else
+    status = (AckStatus.ACCEPTED if statuses <= {AckLineStatus.ACCEPTED} else
               AckStatus.REJECTED if statuses == {AckLineStatus.REJECTED} else AckStatus.ACCEPTED_WITH_CHANGES)
     return OrderAcknowledgment(po_number=po.po_number, po_date=po.order_date, ack_number=f"SO-{po.po_number}",
                                ack_date=on, status=status, revision=po.revision, currency=po.currency,

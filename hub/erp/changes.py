@@ -1,17 +1,18 @@
 """A customer's order change or cancel, applied to the sales order the original created.
 
-A change (X12 860, EDIFACT ORDCHG) names the lines it changes or adds; lines it does not
-name stay as they are. :func:`current_order` folds the revisions the hub holds into the
-order as it now stands (a cancel leaves no lines), for whoever reads the order later.
+A change (X12 860, EDIFACT ORDCHG) names the lines it changes, adds or deletes (the line's
+``change``: POC02 DI / LIN 1229 2 deletes); lines it does not name stay as they are.
+:func:`current_order` folds the revisions the hub holds into the order as it now stands (a
+deleted line leaves it, a cancel leaves no lines), for whoever reads the order later.
 
 Writing a change is planned from the sales order as the ERP holds it now, never replayed
 blindly: :func:`plan_change` compares the change's lines with the order's open items and
-keeps only what differs (a quantity or value to update, a line to insert, every open item
-to cancel for a cancel). A change delivered twice therefore finds nothing left to do the
-second time, and one that timed out is read again before anything is resent (the gateway
-holds a change in doubt off until the late write can have landed). After writing, the
-order is read once more: a change the ERP took but did not apply (an item it would not
-touch) is a case, as is one it refused.
+keeps only what differs (a quantity or value to update, a line to insert, the open item of
+a deleted line to cancel, every open item to cancel for a cancel). A change delivered twice
+therefore finds nothing left to do the second time, and one that timed out is read again
+before anything is resent (the gateway holds a change in doubt off until the late write
+can have landed). After writing, the order is read once more: a change the ERP took but
+did not apply (an item it would not touch) is a case, as is one it refused.
 
 An order line is the sales order item with its material and, when the line carries the
 buyer's item number, that number as the customer's material (both set by the create).
@@ -37,9 +38,11 @@ _WAIT_FOR_ORIGINAL_SECONDS = 30.0
 def current_order(revisions: Iterable[PurchaseOrder]) -> PurchaseOrder | None:
     """The order as it stands after every revision held (oldest first by revision number).
 
-    A change replaces the lines it names by line number and adds the new ones (in the
-    order they come, after the lines already there); a cancel leaves no lines. Header
-    fields come from the latest revision, except what it leaves empty.
+    A change replaces the lines it names by line number, adds the new ones (in the order
+    they come, after the lines already there) and drops the ones it deletes; a cancel
+    leaves no lines, and so does a change that deletes every line (the result reads as a
+    cancel). Header fields come from the latest revision, except what it leaves empty.
+    The lines carry no ``change``: they are the order as it stands, not a revision's verbs.
     """
     ordered = sorted(revisions, key=lambda po: po.revision)
     if not ordered:
@@ -52,10 +55,17 @@ def current_order(revisions: Iterable[PurchaseOrder]) -> PurchaseOrder | None:
         elif po.purpose is OrderPurpose.NEW:
             lines = {ln.line_number: ln for ln in po.lines}
         else:
-            lines.update({ln.line_number: ln for ln in po.lines})
+            for ln in po.lines:
+                if ln.change == "delete":
+                    lines.pop(ln.line_number, None)
+                else:
+                    lines[ln.line_number] = ln
         header.update({k: v for k, v in po.model_dump(mode="json", exclude={"lines", "idempotency_key"}).items()
                        if v not in (None, [])})
-    return PurchaseOrder.model_validate({**header, "lines": [ln.model_dump(mode="json") for ln in lines.values()]})
+    if not lines:
+        header["purpose"] = OrderPurpose.CANCEL.value
+    return PurchaseOrder.model_validate({**header, "lines": [ln.model_dump(mode="json", exclude={"change"})
+                                                             for ln in lines.values()]})
 
 
 def _match(line: OrderLine, material: str, items: list[SalesOrderItem]) -> list[SalesOrderItem]:
@@ -83,7 +93,9 @@ def plan_change(po: PurchaseOrder, so: SalesOrder, materials: Mapping[str, str])
                                          "lines": unmapped})
     plan: list[SalesOrderItemChange] = []
     claimed: set[str] = set()
-    for line in po.lines:
+    # Deleted lines last: an added or changed line of the same material takes the open item
+    # first, so a change delivered again never cancels the item its first delivery inserted.
+    for line in sorted(po.lines, key=lambda ln: ln.change == "delete"):
         material = materials[line.line_number]
         amount = (line.unit_price * line.quantity) if line.unit_price is not None else None
         found = [i for i in _match(line, material, open_items) if i.item not in claimed]
@@ -94,6 +106,11 @@ def plan_change(po: PurchaseOrder, so: SalesOrder, materials: Mapping[str, str])
                 code="erp.rejected.ambiguous_item", severity="medium",
                 details={"customer_po": po.po_number, "sales_order": so.sales_order,
                          "line_number": line.line_number, "items": [i.item for i in found]})
+        if line.change == "delete":
+            if found:  # else nothing open: deleted already (delivered twice, a late write) or never there
+                claimed.add(found[0].item)
+                plan.append(SalesOrderItemChange(action="cancel", item=found[0].item, material=material))
+            continue
         if not found:
             item = _next_item(so, claimed)
             claimed.add(item)

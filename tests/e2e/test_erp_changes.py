@@ -1,7 +1,7 @@
 """A customer's 860 changes and then cancels its sales order in mock-sap, each exactly once.
 
-mock-edi (the customer) places an order with Crossdock, changes it (a quantity and an added
-line) and cancels it; each goes through the hub to the ERP. The change's write meets
+mock-edi (the customer) places an order with Crossdock, changes it (a quantity, a deleted
+line and an added line) and cancels it; each goes through the hub to the ERP. The change's write meets
 ``busy`` (503) and then ``slow`` (the ERP writes after the gateway gave up), and is still
 applied once: the retry reads the sales order again before it writes anything.
 """
@@ -70,18 +70,18 @@ def test_an_860_change_and_a_cancel_reach_the_sales_order_once_despite_faults(
         assert so_items(sap) == [("000010", "TG11", Decimal(10), Decimal("125.00")),
                                  ("000020", "TG12", Decimal(4), Decimal("16.60"))]
 
-        # the change: line 1 from 10 to 15, and a new line; its write meets busy, then a timeout
+        # the change: line 1 from 10 to 15, line 2 deleted (POC02 DI), a new line (AI); its write
+        # meets busy, then a timeout
         sap.control.add_fault(match="/sap/bc/srt/", method="POST", scenario="busy", count=1)
         sap.control.add_fault(match="/sap/bc/srt/", method="POST", scenario="slow", count=1)
         r = mock_edi.client.call("POST", f"/_mock/purchase/{PO}/change", json={"partner": "CROSSDOCK", "lines": [
-            {"line": "1", "quantity": "15"},
+            {"line": "1", "quantity": "15"}, {"line": "2", "action": "delete"},
             {"action": "add", "sku": "GEAR-100", "quantity": "6", "uom": "EA", "price": "8.90"}]})
         assert r.status_code < 300, r.text
         docs = hub.wait_for(delivered(hub, 2), timeout=60)
         assert [d["revision"] for d in docs] == ["0", "1"] and docs[1]["erp_document_number"] == number
         assert so_items(sap) == [("000010", "TG11", Decimal(15), Decimal("187.50")),
-                                 ("000020", "TG12", Decimal(4), Decimal("16.60")),
-                                 ("000030", "TG13", Decimal(6), Decimal("53.40"))]
+                                 ("000030", "TG13", Decimal(6), Decimal("53.40"))]  # 000020 deleted
         assert sap.control.faults() == [], "both faults were met"
         assert change_calls(sap) == 1  # the timed-out call wrote; the retry read that and sent nothing
 
