@@ -73,6 +73,14 @@ def gtin_is_valid(gtin: str) -> bool:
     """GS1 check digit for GTIN-8/12/13/14."""
     if not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
         return False
+    if gtin.isascii():
+        # The same rule on the bytes (every order line's GTIN passes here): from the right,
+        # the check digit weighs 1, then 3, 1, 3, ...; the weighted sum ends in 0. Each
+        # byte is its digit plus 48, taken off once per unit of weight.
+        raw = gtin.encode()
+        threes, ones = raw[-2::-2], raw[-3::-2]
+        total = 3 * sum(threes) + sum(ones) + raw[-1] - 48 * (3 * len(threes) + len(ones) + 1)
+        return total % 10 == 0
     digits = [int(c) for c in gtin]
     body, check = digits[:-1], digits[-1]
     total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))

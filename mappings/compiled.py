@@ -107,11 +107,19 @@ class Node:
     shape: tuple[int, ...] = ()  # outbound: components per element, so rows are preallocated
     transparent: bool = False
     sublevels: tuple[Node, ...] = ()
+    # `readers` unpacked for the untraced inbound walk: (e0, c0, key, path, code table,
+    # strict, transform reader, default, element); tuple unpacking beats attribute reads.
+    plan: tuple[tuple[Any, ...], ...] = ()
 
     def matches(self, seg: Any) -> bool:
-        # A plain loop: this runs for every segment, and all() over a generator is slower.
-        for e, c, allowed in self.when:  # noqa: SIM110
-            if seg.get(e, c) not in allowed:
+        # A plain loop with Segment.get inlined: this runs for every qualified segment.
+        elements = seg.elements
+        for e, c, allowed in self.when:
+            try:
+                value = elements[e - 1][0][c - 1]
+            except IndexError:
+                return False  # absent: never one of the codes
+            if not value or value not in allowed:
                 return False
         return True
 
@@ -194,6 +202,12 @@ def _node(rule: SegmentRule | LoopRule | HierarchyRule, codes: dict[str, Codes])
         outbound=rule.only != "inbound",
         require=parse_path(rule.require) if rule.require else None,
         readers=tuple(el for el in elements if el.path is not None),
+        plan=tuple(
+            (el.e0, el.c0, el.key, el.path, el.codes.forward if el.codes else None,
+             el.codes.strict if el.codes else False, el.transform.read if el.transform else None,
+             el.default, el)
+            for el in elements if el.path is not None
+        ),
         id_slots=tuple((q[0] - 1, q[1] - 1, v[0] - 1, v[1] - 1) for q, v, _m, _f in ids),
         id_fields=ids[0][2] if ids else {},
         key=rule.field if rule.field and "." not in rule.field else None,

@@ -214,12 +214,26 @@ def load_map(standard: str, set_id: str, direction: Direction, *, version: str |
         m = load_map("edifact", "ORDERS", "inbound", version="D96A",
                      overrides={"uom": {"PCE": "EA"}}, partner="ACME")
     """
+    # Every received transaction asks for its map: answer repeat calls from a dict,
+    # without the file-system check and the canonical JSON of the overrides.
+    key = "{}" if not overrides else json.dumps(overrides, sort_keys=True, default=str)
+    memo = (standard, set_id, direction, version, key, partner)
+    found = _MAPS.get(memo)
+    if found is not None:
+        return found
     path = builtin_path(standard, set_id)
     if not path.exists():
         raise ConfigurationError(f"no builtin map for {standard} {set_id}",
                                  code="config.unknown_map", partner=partner)
-    key = json.dumps(overrides or {}, sort_keys=True, default=str)
-    return _load(path, standard.lower(), set_id.upper(), direction, version, key, partner)
+    loaded = _load(path, standard.lower(), set_id.upper(), direction, version, key, partner)
+    if len(_MAPS) >= _MAPS_MAX:
+        _MAPS.clear()
+    _MAPS[memo] = loaded
+    return loaded
+
+
+_MAPS: dict[tuple[str, str, str, str | None, str, str | None], Map] = {}
+_MAPS_MAX = 256
 
 
 def map_transaction(interchange: Interchange, group: Group | None, transaction: Transaction, *,

@@ -94,7 +94,10 @@ class Reader:
             else:
                 target, where = self._target(node, ctx, prefix, seg)
             if target is not None and (node.readers or node.id_slots):
-                self._apply(node, seg, target, where)
+                if fast:
+                    self._apply_plan(node, seg, target, where)
+                else:
+                    self._apply(node, seg, target, where)
             if node.kind == "loop" and node.level is not None:
                 i = self._walk(node.level, segs, i + 1, target, where, node)
                 if node.repeat and not target:
@@ -137,6 +140,9 @@ class Reader:
         elements = seg.elements
         count = len(elements)
         trace = self.trace
+        if not trace:
+            self._apply_plan(node, seg, target, where)
+            return
         for el in node.readers:
             raw = None
             if el.e0 < count:
@@ -196,6 +202,66 @@ class Reader:
                 set_path(target, path, v)
                 if trace:
                     self.origins[path_text(where, path)] = Origin(seg, ve + 1, vc + 1)
+
+    def _apply_plan(self, node: Node, seg: Segment, target: Doc, where: str) -> None:
+        """``_apply`` without provenance, from the node's precompiled plan."""
+        elements = seg.elements
+        count = len(elements)
+        for e0, c0, key, path, forward, strict, read, default, el in node.plan:
+            raw = None
+            if e0 < count:
+                reps = elements[e0]
+                if reps:
+                    comps = reps[0]
+                    if c0 < len(comps):
+                        raw = comps[c0] or None
+            if raw is None:
+                if default is not None and get_path(target, path) is None:
+                    set_path(target, path, default)
+                continue
+            value: Any = raw
+            if forward is not None:
+                mapped = forward.get(raw)
+                if mapped is not None:
+                    value = mapped
+                elif strict:
+                    self._finding(seg, el.element, el.component, path_text(where, path), raw,
+                                  f"code {raw!r} is not in code list {el.codes.name!r}", "invalid_code")
+                    continue
+            if read is not None:
+                try:
+                    value = read(value, seg)
+                except ValueError as exc:
+                    self._finding(seg, el.element, el.component, path_text(where, path), raw,
+                                  str(exc), "invalid_value")
+                    continue
+            if key is not None:
+                target[key] = value
+            else:
+                set_path(target, path, value)
+        keys = node.id_keys
+        if keys is not None:
+            for qe, qc, ve, vc in node.id_slots:
+                if ve >= count:
+                    break
+                q = _component(elements[qe], qc)
+                k = keys.get(q) if q else None
+                if k is not None and target.get(k) is None:
+                    v = _component(elements[ve], vc)
+                    if v:
+                        target[k] = v
+            return
+        by_q = node.id_fields
+        for qe, qc, ve, vc in node.id_slots:
+            if ve >= count:
+                break
+            q = _component(elements[qe], qc)
+            p = by_q.get(q) if q else None
+            if p is None:
+                continue
+            v = _component(elements[ve], vc)
+            if v and get_path(target, p) is None:
+                set_path(target, p, v)
 
     def _finding(
         self, seg: Segment, element: int, component: int, path: str, raw: str, message: str, code: str

@@ -98,12 +98,15 @@ def _date(fmt: str) -> Transform:
     return Transform(f"date:{fmt}", read, write)
 
 
+_DATES = {fmt: _date(fmt) for fmt in _DATE_FORMATS}  # built once, not per DTM read
+
+
 def _edifact_dtm(text: str, seg: Segment | None) -> date:
     # DTM C507: the format qualifier (2379) travels beside the value, so read it there.
     fmt = (seg.get(1, 3) if seg is not None else None) or "102"
     if fmt not in _DATE_FORMATS:
         raise ValueError(f"date format qualifier {fmt!r} is not supported (102, 101, 203)")
-    value: date = _date(fmt).read(text, seg)
+    value: date = _DATES[fmt].read(text, seg)
     return value
 
 

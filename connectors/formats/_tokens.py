@@ -79,8 +79,8 @@ def split_released(text: str, sep: str, release: str) -> list[str]:
     for piece in parts:
         if pending is not None:
             piece = pending + sep + piece
-        run = len(piece) - len(piece.rstrip(release))
-        if run % 2:
+        # Most pieces do not end in the release character: no run to count.
+        if piece[-1:] == release and (len(piece) - len(piece.rstrip(release))) % 2:
             pending = piece  # the last release character escapes this separator
         else:
             out.append(piece)

@@ -123,11 +123,13 @@ def _place(levels: list[_Level], seg: Segment, report: _Report) -> bool:
     tag = seg.tag
     for depth in range(len(levels) - 1, -1, -1):
         level = levels[depth]
-        candidates = level.shape.where.get(tag)
+        shape = level.shape
+        candidates = shape.where.get(tag)
         if candidates is None:
             continue
         # Inside a loop the trigger never repeats: a second one starts the next instance.
-        lowest = level.index if level.index or not depth else 1
+        index = level.index
+        lowest = index if index or not depth else 1
         for j in candidates:
             if j >= lowest:
                 break
@@ -135,11 +137,13 @@ def _place(levels: list[_Level], seg: Segment, report: _Report) -> bool:
             continue
         while len(levels) > depth + 1:
             _close(levels.pop(), report, seg.position)
-        _missing(level, _first_open(level), j, report, seg.position)
+        counts = level.counts
+        if shape.required:
+            _missing(level, index if counts[index] == 0 else index + 1, j, report, seg.position)
         level.index = j
-        level.counts[j] += 1
-        node = level.shape.children[j]
-        if level.counts[j] > node.max_use:
+        counts[j] += 1
+        node = shape.children[j]
+        if counts[j] > node.max_use:
             kind = "too_many" if isinstance(node, Use) else "loop"
             report(kind, f"{tag} used more than {node.max_use} times", tag, seg.position)
         while isinstance(node, Loop):

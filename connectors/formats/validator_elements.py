@@ -81,16 +81,67 @@ def check_value(rule: Element, value: str, codes: dict[str, frozenset[str]]) -> 
     return problem
 
 
-def _plainly_valid(rule: Element, value: str, codes: dict[str, frozenset[str]]) -> bool:
-    """The common cases decided without a call per check (the hot path of validation)."""
-    kind = rule.kind
-    if kind == "AN" or kind == "an":
-        return rule.min_length <= len(value) <= rule.max_length and value.isprintable() and (
-            rule.codes is None or value in codes[rule.codes])
+def _fast_check(rule: Element, codes: dict[str, frozenset[str]]) -> Callable[[str], bool] | None:
+    """A predicate that is True only where ``check_value`` finds nothing; None: no shortcut.
+
+    Built once per dictionary element. False never means invalid: ``check_value`` decides.
+    """
+    kind, lo, hi = rule.kind, rule.min_length, rule.max_length
+    allowed = codes[rule.codes] if rule.codes is not None else None
+    if kind in ("AN", "an"):
+        if allowed is None:
+            return lambda v: lo <= len(v) <= hi and v.isprintable()
+        return lambda v: lo <= len(v) <= hi and v.isprintable() and v in allowed
     if kind == "ID":
-        return rule.min_length <= len(value) <= rule.max_length and (
-            rule.codes is None or value in codes[rule.codes])
-    return False
+        if allowed is None:
+            return lambda v: lo <= len(v) <= hi
+        return lambda v: lo <= len(v) <= hi and v in allowed
+    if allowed is not None:
+        return None
+    if kind in ("N0", "N2"):
+        # ASCII digits alone: the integer pattern matches and every character counts.
+        return lambda v: v.isascii() and v.isdigit() and lo <= len(v) <= hi
+    if kind == "R":
+        def real(v: str) -> bool:
+            d = v.replace(".", "", 1)
+            return d.isascii() and d.isdigit() and lo <= len(d) <= hi
+        return real
+    if kind == "n":
+        def numeric(v: str) -> bool:
+            d = v.replace(".", "", 1)
+            return v[0] != "." and d.isascii() and d.isdigit() and lo <= len(d) <= hi
+        return numeric
+    return None
+
+
+# Per segment definition, for each element: (element index, required, fast check, rule,
+# components) where components, for a composite, are (component index, required, fast
+# check, rule); and for each element count, the 1-based positions of the mandatory
+# elements past it (a segment stops early: the rest need only their presence checked).
+_Component = tuple[int, bool, "Callable[[str], bool] | None", Element]
+_Entry = tuple[int, bool, "Callable[[str], bool] | None", Element, "tuple[_Component, ...] | None"]
+_Plan = tuple[tuple[_Entry, ...], tuple[tuple[int, ...], ...]]
+_PLANS: dict[int, tuple[SegmentDef, dict[str, frozenset[str]], _Plan]] = {}
+
+
+def _plan(rule: SegmentDef, codes: dict[str, frozenset[str]]) -> _Plan:
+    cached = _PLANS.get(id(rule))
+    if cached is not None and cached[0] is rule and cached[1] is codes:
+        return cached[2]
+    entries: tuple[_Entry, ...] = tuple(
+        (index, element.required, None, element, tuple(
+            (c, component.required, _fast_check(component, codes), component)
+            for c, component in enumerate(element.components)))
+        if element.kind == "C" else
+        (index, element.required, _fast_check(element, codes), element, None)
+        for index, element in enumerate(rule.elements)
+    )
+    mandatory = [index + 1 for index, element in enumerate(rule.elements) if element.required]
+    missing_after = tuple(tuple(p for p in mandatory if p > count)
+                          for count in range(len(entries) + 1))
+    plan: _Plan = (entries, missing_after)
+    _PLANS[id(rule)] = (rule, codes, plan)
+    return plan
 
 
 def _length(rule: Element, length: int) -> str | None:
@@ -104,11 +155,34 @@ def _length(rule: Element, length: int) -> str | None:
 def _date(value: str) -> str | None:
     if not _DIGITS.fullmatch(value) or len(value) not in (6, 8):
         return "date"
+    return None if _is_date(value, "%Y%m%d" if len(value) == 8 else "%y%m%d") else "date"
+
+
+def _is_date(value: str, layout: str) -> bool:
+    """``strptime(value, layout)`` succeeds; ASCII CCYYMMDD / YYMMDD are cut by hand.
+
+    For all-digit input strptime accepts exactly the two-digit months 01-12 and days of
+    that month, with %y 00-68 read as 20xx and 69-99 as 19xx: ``date()`` checks the same.
+    """
+    if value.isascii() and value.isdigit():
+        if layout == "%Y%m%d" and len(value) == 8:
+            year = int(value[:4])
+        elif layout == "%y%m%d" and len(value) == 6:
+            year = int(value[:2])
+            year += 2000 if year < 69 else 1900
+        else:
+            year = 0
+        if year:
+            try:
+                dt.date(year, int(value[-4:-2]), int(value[-2:]))
+            except ValueError:
+                return False
+            return True
     try:
-        dt.datetime.strptime(value, "%Y%m%d" if len(value) == 8 else "%y%m%d")
+        dt.datetime.strptime(value, layout)
     except ValueError:
-        return "date"
-    return None
+        return False
+    return True
 
 
 def _time(value: str) -> str | None:
@@ -124,25 +198,25 @@ def check_elements(
     partner: str | None, interchange: str | None, envelope: str | None,
 ) -> list[Finding]:
     """Findings for the elements of one segment."""
-    out: list[Finding] = []
     elements = seg.elements
     count = len(elements)
     problems: list[tuple[str, int, int | None, str | None]] = []
-    for index, element in enumerate(rule.elements):
-        first = elements[index][0] if index < count else None
-        if element.kind == "C":
-            if first is None or not any(first):
-                if element.required:
+    entries, missing_after = _plan(rule, codes)
+    for index, required, fast, element, components in entries[:count]:
+        first = elements[index][0]
+        if components is not None:
+            if not any(first):
+                if required:
                     problems.append(("missing", index + 1, None, None))
                 continue
             width = len(first)
-            for c, component in enumerate(element.components):
+            for c, component_required, component_fast, component in components:
                 value = first[c] if c < width else ""
                 if not value:
-                    if component.required:
+                    if component_required:
                         problems.append(("missing", index + 1, c + 1, None))
                     continue
-                if _plainly_valid(component, value, codes):
+                if component_fast is not None and component_fast(value):
                     continue
                 problem = check_value(component, value, codes)
                 if problem:
@@ -150,16 +224,22 @@ def check_elements(
             continue
         value = first[0] if first else ""
         if not value:
-            if element.required:
+            if required:
                 problems.append(("missing", index + 1, None, None))
             continue
-        if _plainly_valid(element, value, codes) and (not x12 or len(first or ()) == 1):
+        if fast is not None and fast(value) and (not x12 or len(first) == 1):
             continue
         problem = check_value(element, value, codes)
-        if problem is None and x12 and len(first or ()) > 1:
+        if problem is None and x12 and len(first) > 1:
             problem = "char"  # a component separator inside a simple element
         if problem:
             problems.append((problem, index + 1, None, value))
+    if count < len(missing_after):
+        for position in missing_after[count]:
+            problems.append(("missing", position, None, None))
+    if not problems and (x12 or seg.tag != "DTM"):
+        return []
+    out: list[Finding] = []
 
     def report(problem: str, position: int, component: int | None, value: str | None) -> None:
         table = X12_CODES if x12 else EDIFACT_CODES
@@ -182,7 +262,5 @@ def _check_edifact_date(seg: Segment, report: _Reporter) -> None:
     value = seg.get(1, 2)
     if layout is None or value is None:
         return
-    try:
-        dt.datetime.strptime(value, layout)
-    except ValueError:
+    if not _is_date(value, layout):
         report("date", 1, 2, value)

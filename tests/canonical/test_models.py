@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -141,3 +142,18 @@ def test_exported_schemas_validate_real_documents(tmp_path: Path) -> None:
     jsonschema.validate(dumped, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**dumped, "po_number": ""}, schema)
+
+
+def test_gtin_check_digit_matches_the_textbook_rule() -> None:
+    def textbook(gtin: str) -> bool:
+        if not gtin.isdigit() or len(gtin) not in (8, 12, 13, 14):
+            return False
+        body, check = [int(c) for c in gtin[:-1]], int(gtin[-1])
+        total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+        return (10 - total % 10) % 10 == check
+
+    rnd = random.Random(5)
+    for _ in range(20000):
+        gtin = "".join(rnd.choice("0123456789") for _ in range(rnd.choice((7, 8, 12, 13, 14, 15))))
+        assert gtin_is_valid(gtin) == textbook(gtin), gtin
+    assert gtin_is_valid("4012345000009") and not gtin_is_valid("4012345000008")
