@@ -90,8 +90,11 @@ class Hub:
             )
         # Agents, SLA-risk predictions, learned priority and flow anomaly checks (scheduler process)
         self.intel = Intelligence(self.db, settings, self.processor.context.refdata, submit=self.runtime.submit)
-        self.scheduler.every(settings.intel_interval_seconds, "intel", self.intel.tick)
-        self.scheduler.every(settings.intel_retrain_hours * 3600, "intel-retrain", self.intel.retrain)
+        # on their own threads: a pass or a training must not hold up the timers and the relay
+        self.scheduler.every(settings.intel_interval_seconds, "intel",
+                             self.intel.in_background("intel", self.intel.tick))
+        self.scheduler.every(settings.intel_retrain_hours * 3600, "intel-retrain",
+                             self.intel.in_background("retrain", self.intel.retrain), first_in=600.0)
         self.inbox = DatabaseInbox(self.db, blobs=self.blobs, inline_max=settings.inline_raw_max_bytes,
                                    max_bytes=settings.max_body_bytes, on_stored=self.runtime.submit)
         self.state = DatabaseStateStore(self.db)

@@ -31,8 +31,10 @@ class Scheduler:
     def __init__(self) -> None:
         self.tasks: list[_Task] = []
 
-    def every(self, seconds: float, name: str, fn: Callable[[], object]) -> None:
-        self.tasks.append(_Task(name, seconds, fn))
+    def every(self, seconds: float, name: str, fn: Callable[[], object], *, first_in: float = 0.0) -> None:
+        """Run ``fn`` every ``seconds``; the first time at the first tick, or ``first_in`` seconds
+        after this call."""
+        self.tasks.append(_Task(name, seconds, fn, time.monotonic() + first_in if first_in else 0.0))
 
     def tick(self, now: float | None = None) -> list[str]:
         now = time.monotonic() if now is None else now

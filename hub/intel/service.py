@@ -3,12 +3,13 @@ SLA-risk, priority and flow passes, and what the scheduler runs.
 
 Usage:
     intel = Intelligence(db, settings, refdata, submit=runtime.submit)
-    scheduler.every(settings.intel_interval_seconds, "intel", intel.tick)
-    scheduler.every(settings.intel_retrain_hours * 3600, "intel-retrain", intel.retrain)
+    scheduler.every(settings.intel_interval_seconds, "intel", intel.in_background("intel", intel.tick))
+    scheduler.every(settings.intel_retrain_hours * 3600, "intel-retrain", intel.in_background("retrain", intel.retrain))
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,28 @@ class Intelligence:
         self.risk = SlaRiskPass(db, self.registry, refdata)
         self.priority = PriorityPass(db, self.registry)
         self.flows = FlowWatch(db, refdata)
+
+    def in_background(self, name: str, fn: Callable[[], object]) -> Callable[[], None]:
+        """A scheduler task that starts ``fn`` on its own thread (unless the last run is still
+        going) and returns at once: training a model or a pass over weeks of documents must never
+        hold up the timers, the EDI sender and the relay that share the scheduler's thread."""
+        running: list[threading.Thread] = []
+
+        def start() -> None:
+            if running and running[0].is_alive():
+                return
+            thread = threading.Thread(target=self._guarded, args=(name, fn), name=f"crossdock-{name}", daemon=True)
+            running[:] = [thread]
+            thread.start()
+
+        return start
+
+    @staticmethod
+    def _guarded(name: str, fn: Callable[[], object]) -> None:
+        try:
+            fn()
+        except Exception:
+            log.exception("intel.task_failed", task=name)
 
     def tick(self) -> dict[str, int]:
         """The scheduled pass: flows, SLA risk, priority, then the agents on what is open."""

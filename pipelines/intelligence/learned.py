@@ -407,9 +407,6 @@ def fit_logistic(rows: Sequence[Mapping[str, float]], labels: Sequence[bool], *,
         model = fit_logistic([features(e) for e in done], [e.missed for e in done], name="sla_risk",
                              version=previous.version + 1, times=[e.opened_at for e in done], now=now)
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss, roc_auc_score
-
     n = len(rows)
     if len(labels) != n or len(times) != n:
         raise ValueError(f"{name}: {n} rows, {len(labels)} labels and {len(times)} times must match")
@@ -426,6 +423,10 @@ def fit_logistic(rows: Sequence[Mapping[str, float]], labels: Sequence[bool], *,
             raise NotEnoughData(
                 f"{name}: the {slice_name} slice ({len(idx)} examples, {times[idx[0]].isoformat()} to "
                 f"{times[idx[-1]].isoformat()}) shows only {'positive' if seen == {True} else 'negative'} outcomes")
+
+    # imported here, after the checks: scikit-learn takes seconds to import, prediction needs none of it
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss, roc_auc_score
 
     feature_names = _vocabulary([rows[i] for i in slices["training"]], min_category_count)
     index = {f: i for i, f in enumerate(feature_names)}
