@@ -17,6 +17,7 @@ Usage:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -24,7 +25,7 @@ from sqlalchemy import func, select, update
 
 from hub.storage.intel_tables import IntelDecision, IntelModel
 from hub.storage.tables import utcnow
-from pipelines.intelligence.learned import LinearModel, ModelError
+from pipelines.intelligence.learned import LinearModel, ModelError, NotEnoughData
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -83,6 +84,17 @@ class ModelRegistry:
         log.info("models.trained", model=model.name, version=model.version, examples=examples,
                  brier=row.metrics.get("brier"), auc=row.metrics.get("auc"))
         return row
+
+    def train(self, s: Session, name: str, fit: Callable[[int], LinearModel], *, examples: int) -> dict[str, Any]:
+        """Fit the next version of ``name`` with ``fit(version)`` and make it active, or record
+        why it could not be trained; returns what happened (the API and CLI show it)."""
+        try:
+            model = fit(self.next_version(s, name))
+        except NotEnoughData as exc:
+            self.record_failure(s, name, str(exc), examples=examples)
+            return {"model": name, "trained": False, "reason": str(exc), "examples": examples}
+        row = self.store(s, model, examples=examples)
+        return {"model": name, "trained": True, "version": row.version, "examples": examples, "metrics": row.metrics}
 
     def record_failure(self, s: Session, name: str, reason: str, *, examples: int) -> None:
         s.add(IntelDecision(kind="training", subject=f"{name} model", model_name=name, status="not_trained",

@@ -27,7 +27,6 @@ from sqlalchemy import func, select
 from hub.storage.intel_tables import IntelDecision
 from hub.storage.ops_tables import CaseEvent
 from hub.storage.tables import Case, utcnow
-from pipelines.intelligence.learned import NotEnoughData
 from pipelines.intelligence.priority import CaseOutcome, adjust, train_priority
 
 if TYPE_CHECKING:
@@ -90,15 +89,8 @@ class PriorityPass:
             for i in range(0, len(ids), 500):
                 firsts |= _first_actions(s, ids[i:i + 500])
             outcomes = [outcome_of(c, firsts.get(c.id)) for c in cases]
-            version = self.registry.next_version(s, "priority")
-            try:
-                model = train_priority(outcomes, version=version, now=now)
-            except NotEnoughData as exc:
-                self.registry.record_failure(s, "priority", str(exc), examples=len(outcomes))
-                return {"model": "priority", "trained": False, "reason": str(exc), "examples": len(outcomes)}
-            row = self.registry.store(s, model, examples=len(outcomes))
-            return {"model": "priority", "trained": True, "version": row.version, "examples": len(outcomes),
-                    "metrics": row.metrics}
+            return self.registry.train(s, "priority", lambda v: train_priority(outcomes, version=v, now=now),
+                                       examples=len(outcomes))
 
     def run(self) -> int:
         """Adjust the active cases; returns how many changed score."""

@@ -50,7 +50,6 @@ from hub.storage.intel_tables import IntelDecision
 from hub.storage.tables import Document, Partner, utcnow
 from pipelines.exceptions import decide
 from pipelines.exceptions.model import detection
-from pipelines.intelligence.learned import NotEnoughData
 from pipelines.intelligence.risk import (
     Prediction,
     RiskExample,
@@ -220,15 +219,8 @@ class SlaRiskPass:
             closed = [e for e in found if e.missed(now) is not None]
             rates = LateRates(closed)
             examples = [example_of(e, rates, missed=e.missed(now)) for e in closed]
-            version = self.registry.next_version(s, "sla_risk")
-            try:
-                model = train_sla_risk(examples, version=version, now=now)
-            except NotEnoughData as exc:
-                self.registry.record_failure(s, "sla_risk", str(exc), examples=len(examples))
-                return {"model": "sla_risk", "trained": False, "reason": str(exc), "examples": len(examples)}
-            row = self.registry.store(s, model, examples=len(examples))
-            return {"model": "sla_risk", "trained": True, "version": row.version, "examples": len(examples),
-                    "metrics": row.metrics}
+            return self.registry.train(s, "sla_risk", lambda v: train_sla_risk(examples, version=v, now=now),
+                                       examples=len(examples))
 
     def run(self, *, now: datetime | None = None) -> int:
         """Predict every open expectation; returns how many ``sla_risk`` cases it opened."""

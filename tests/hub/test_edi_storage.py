@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from pydantic import ValidationError
@@ -12,15 +11,6 @@ from canonical.errors import ConfigurationError
 from hub.edi.control import next_control_number
 from hub.partners import PartnerProfile, profile_error
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    upgrade(database_url)
-    d = Database(database_url)
-    yield d
-    d.dispose()
 
 
 def test_control_numbers_never_repeat_across_threads(db: Database) -> None:

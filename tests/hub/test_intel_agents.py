@@ -3,7 +3,6 @@ refuse, actions go through the case flows, approvals, undo, dry runs; all audite
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -20,21 +19,10 @@ from hub.settings import Settings
 from hub.storage.db import Database
 from hub.storage.edi_tables import EdiOutbound
 from hub.storage.intel_tables import IntelDecision
-from hub.storage.migrate import upgrade
 from hub.storage.ops_tables import CaseEvent
 from hub.storage.tables import AuditEntry, Case, InboxEntry, Job, Partner
 from pipelines.exceptions import PolicyAction, PolicyDecision, Severity
 from pipelines.exceptions.model import detection
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def _partner(db: Database, pid: str = "ACME", **profile: Any) -> None:

@@ -5,11 +5,9 @@ with a warning, a high risk opens a case before the deadline, an outage opens on
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import select, update
 
 from hub.intel.flows import FlowWatch
@@ -19,19 +17,8 @@ from hub.intel.risk import SlaRiskPass
 from hub.ops.refdata import DbReferenceData
 from hub.storage.db import Database
 from hub.storage.intel_tables import IntelDecision, IntelModel
-from hub.storage.migrate import upgrade
 from hub.storage.ops_tables import CaseEvent
 from hub.storage.tables import Case, Document, Partner, utcnow
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def _doc(s: Any, n: int, kind: str, partner: str, at: datetime, canonical: dict[str, Any], *,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -13,18 +12,7 @@ from hub.ops.history import DbHistory
 from hub.ops.refdata import DbReferenceData, import_file
 from hub.ops.rules import may_approve, partner_rules
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import Document
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    upgrade(database_url)
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def test_import_replaces_by_key_and_the_pipeline_sees_it(db: Database, tmp_path: Path) -> None:

@@ -19,14 +19,6 @@ from hub.storage.migrate import current_revision, head_revision, upgrade
 from hub.storage.tables import Base, InboxEntry, Job
 
 
-@pytest.fixture
-def db(database_url: str) -> Database:
-    upgrade(database_url)
-    d = Database(database_url)
-    yield d
-    d.dispose()
-
-
 def test_migrations_build_exactly_the_models(db: Database) -> None:
     assert current_revision(db.engine) == head_revision(db.url)
     with db.engine.connect() as conn:
