@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,10 @@ class Cluster(HubProcess):
 
     def start(self, timeout: float = 120.0) -> Cluster:
         why = broker_available()
+        deadline = time.monotonic() + 60
+        while why is not None and time.monotonic() < deadline:  # a chaos test may be restarting it
+            time.sleep(1)
+            why = broker_available()
         if why is not None:
             require_service("RabbitMQ", why)
         super().start(timeout)  # serve migrates the database first
