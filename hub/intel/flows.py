@@ -94,19 +94,17 @@ def flow_points(s: Session, *, since: datetime, dialect: str) -> list[FlowPoint]
                                              InboxEntry.duplicate_of.is_(None))
                                       .group_by(InboxEntry.partner_id, h)):
         counts[(partner, RECEIPTS, _as_hour(hour))]["received"] += n
-    h = _hour(InboxEntry.received_at, dialect)
-    for partner, hour, n in s.execute(
-            select(InboxEntry.partner_id, h, func.count(func.distinct(InboxEntry.id)))
-            .join(Attempt, Attempt.inbox_id == InboxEntry.id)
-            .where(InboxEntry.received_at >= since, Attempt.outcome.in_(("retry", "dead_letter")))
-            .group_by(InboxEntry.partner_id, h)):
-        counts[(partner, RECEIPTS, _as_hour(hour))]["errors"] += n
-    h = _hour(InboxEntry.received_at, dialect)
-    for partner, hour, n in s.execute(
-            select(InboxEntry.partner_id, h, func.count(func.distinct(DeadLetter.id)))
-            .join(DeadLetter, DeadLetter.inbox_id == InboxEntry.id)
-            .where(InboxEntry.received_at >= since).group_by(InboxEntry.partner_id, h)):
-        counts[(partner, RECEIPTS, _as_hour(hour))]["dead_letters"] += n
+    # receipts that needed a retry, and receipts parked as dead letters, per partner and hour
+    for field, counted, joined, condition in (
+            ("errors", InboxEntry.id, (Attempt, Attempt.inbox_id == InboxEntry.id),
+             Attempt.outcome.in_(("retry", "dead_letter"))),
+            ("dead_letters", DeadLetter.id, (DeadLetter, DeadLetter.inbox_id == InboxEntry.id), None)):
+        query = (select(InboxEntry.partner_id, h, func.count(func.distinct(counted))).join(*joined)
+                 .where(InboxEntry.received_at >= since))
+        if condition is not None:
+            query = query.where(condition)
+        for partner, hour, n in s.execute(query.group_by(InboxEntry.partner_id, h)):
+            counts[(partner, RECEIPTS, _as_hour(hour))][field] += n
     for partner, sent, acked in s.execute(select(EdiOutbound.partner_id, EdiOutbound.sent_at,
                                                  EdiOutbound.acknowledged_at)
                                           .where(EdiOutbound.acknowledged_at >= since,
