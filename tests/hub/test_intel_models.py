@@ -36,14 +36,14 @@ def _order(po: str, supplier: str) -> dict[str, Any]:
 
 
 def _seed_suppliers(db: Database, now: datetime, days: int = 120) -> None:
-    """LATECO answers its 855 late 70 % of the time, GOODCO on time; nobody sends 856s."""
+    """LATECO answers its 855 late 90 % of the time, GOODCO on time; nobody sends 856s."""
     rng = random.Random(7)
     with db.session() as s:
         for pid in ("LATECO", "GOODCO"):
             s.add(Partner(id=pid, name=pid, role="supplier", profile={"id": pid}))
         n = 0
         for day in range(days, 1, -1):
-            for supplier, late in (("LATECO", 0.7), ("GOODCO", 0.05)):
+            for supplier, late in (("LATECO", 0.9), ("GOODCO", 0.05)):
                 n += 1
                 opened = now - timedelta(days=day, hours=rng.randint(0, 8))
                 po = f"PO-{n}"
