@@ -165,14 +165,22 @@ def _ack_date_qualifier(obj: Doc, _doc: Doc) -> str | None:
     return "067" if obj.get("scheduled_date") else None
 
 
+def _change_revision(number: str | None, po: str | None) -> int | None:
+    # A change request's own number is "<po>-<sequence>"; another shape names no revision.
+    if number and po and number.startswith(f"{po}-") and number[len(po) + 1:].isdigit():
+        return int(number[len(po) + 1:])
+    return None
+
+
 @register_document_function("ordchg_revision")
 def _ordchg_revision(doc: Doc) -> None:
     # BGM 1004 of an ORDCHG is "<po>-<sequence>" (the request's own number); the order
     # itself is named by RFF+ON. A number of another shape says nothing about revision.
     number = doc.pop("_change_number", None)
     po = doc.get("po_number")
-    if number and po and number.startswith(f"{po}-") and number[len(po) + 1:].isdigit():
-        doc.setdefault("revision", int(number[len(po) + 1:]))
+    revision = _change_revision(number, po)
+    if revision is not None:
+        doc.setdefault("revision", revision)
     elif number and not po:
         doc["po_number"] = number
 
@@ -180,6 +188,29 @@ def _ordchg_revision(doc: Doc) -> None:
 @register_document_function("ordchg_number")
 def _ordchg_number(doc: Doc) -> None:
     doc["_change_number"] = f"{doc.get('po_number')}-{doc.get('revision') or 1}"
+
+
+@register_document_function("ack_change_number")
+def _ack_change_number(doc: Doc) -> None:
+    # An ORDRSP answering an ORDCHG (revision > 0) names the change it answers (RFF+CR) by
+    # the change request's number, "<po>-<revision>"; an answer to the order names none.
+    if doc.get("revision"):
+        doc["_change_number"] = f"{doc.get('po_number')}-{doc['revision']}"
+
+
+@register_document_function("ack_change_revision")
+def _ack_change_revision(doc: Doc) -> None:
+    # The revision an ORDRSP answers, from the change request it names (RFF+CR); a customer
+    # reference of another shape names no change, and the answer is to the order itself.
+    revision = _change_revision(doc.pop("_change_number", None), doc.get("po_number"))
+    if revision is not None:
+        doc.setdefault("revision", revision)
+
+
+@register_element_function("ack_message_function")
+def _ack_message_function(_obj: Doc, doc: Doc) -> str | None:
+    # ORDRSP BGM 1225: 9 (original) answers the order, 4 (change) answers a change to it.
+    return "4" if doc.get("revision") else "9"
 
 
 @register_document_function("ack_shortfall")

@@ -51,8 +51,11 @@ def set_for(standard: str, document_type: str, *, partner: str | None = None) ->
 
 
 def _set_for(edi: EdiProfile, doc: CanonicalDocument, partner_id: str) -> str:
-    # An answer to a change (a revision of the order) is an 865 where the partner asked for them.
-    if isinstance(doc, OrderAcknowledgment) and doc.revision > 0 and "865" in edi.auto_respond:
+    # An answer to a change (a revision of the order) is an 865 where an X12 partner asked for
+    # them. EDIFACT has no message of its own for it: an ORDRSP answers the ORDCHG, and its map
+    # says so from the revision (BGM 1225 4, RFF+CR naming the change).
+    if isinstance(doc, OrderAcknowledgment) and doc.revision > 0 and "865" in edi.auto_respond \
+            and edi.standard == "x12":
         return "865"
     return set_for(edi.standard, doc.document_type, partner=partner_id)
 

@@ -38,7 +38,8 @@ class EdiProfile(BaseModel):
         default_factory=list,
         description="Customers: answer each new order at once with these (confirmed up to the stock in "
                     "reference data, then shipped and invoiced as confirmed), until an ERP feeds them; "
-                    "865: answer each 860 change to an order not yet shipped (X12 only)")
+                    "865: answer each change to an order not yet shipped, line by line (X12: an 865 to "
+                    "each 860; EDIFACT: an ORDRSP to each ORDCHG, BGM 1225 4 and RFF+CR naming the change)")
     stock_shortfall: Literal["backorder", "reject"] = Field(
         "backorder", description="auto_respond: what the 855/ORDRSP says of the part of a line beyond stock: "
                                  "backorder (IB / LIN 3 with QTY+83) or reject (IC, or IR when none is left / "
@@ -61,8 +62,6 @@ class EdiProfile(BaseModel):
         if self.functional_ack in ("997", "999") and self.standard != "x12" or \
                 self.functional_ack == "CONTRL" and self.standard != "edifact":
             raise ValueError(f"functional_ack {self.functional_ack} does not fit {self.standard}")
-        if "865" in self.auto_respond and self.standard != "x12":
-            raise ValueError("auto_respond 865 answers X12 860s; an ORDRSP to an ORDCHG is not written yet")
         if self.transport == "directory" and not self.outbound_dir:
             raise ValueError("transport directory needs outbound_dir")
         return self

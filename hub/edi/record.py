@@ -6,7 +6,9 @@ and file each set: accepted (linked to its document and, for a supplier's reply,
 Crossdock sent), rejected (one dead letter per payload naming every rejected set with its
 segment-level findings) or an acknowledgment (matched to what Crossdock sent). Business
 differences become notes and cases; a customer's new order is answered when the profile
-says so (``auto_respond``, confirmed up to the stock ``refdata`` knows). Runs once per payload: a retried job finds its rows and stops.
+says so (``auto_respond``, confirmed up to the stock ``refdata`` knows), and so is its change
+to an order not yet shipped (``865``: an 865 to an 860, an ORDRSP to an ORDCHG). Runs once
+per payload: a retried job finds its rows and stops.
 
 Usage:
     record_edi(session, job_id=3, inbox_id=7, outcome=outcome, dead_lettered=False, refdata=refdata)
@@ -168,7 +170,8 @@ def _business(s: Session, doc: CanonicalDocument, row: EdiReceived, partner: dic
             EdiOutbound.partner_id == partner_id, EdiOutbound.po_number == doc.po_number,
             EdiOutbound.document_type == "ship_notice").limit(1))
         if edi is not None and "865" in edi.auto_respond and doc.purpose.value == "change" and shipped is None:
-            # Answered line by line from stock, as the order was; nothing for a person to decide.
+            # Answered line by line from stock, as the order was (an 865, or an ORDRSP to an
+            # ORDCHG: queue_document picks the set); nothing for a person to decide.
             queue_document(s, partner, confirm(doc, on=utcnow().date(), seller_id=edi.our_interchange_id,
                                                available=available, shortfall=edi.stock_shortfall))
             return []

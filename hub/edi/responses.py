@@ -5,11 +5,12 @@ line with enough is accepted, one with too little is confirmed as far as stock g
 the rest is backordered (status backordered) or cancelled (changed; rejected when none is
 left), as the profile's ``stock_shortfall`` says. A line whose item has no stock data is
 confirmed as ordered. A change (revision > 0) is answered the same way, line by line
-(an 865), except the lines it deletes: they are left out. The canonical line verdicts
-(accepted, changed, backordered, rejected) have no "deleted as asked" (X12 ACK01 ID), and
-rejected (IR) would refuse the deletion; a change that only deletes is accepted as a
-whole. ``ship`` ships what was confirmed in one pack and ``invoice`` bills that at the
-ordered price; lines confirmed at nothing appear in neither. Document numbers
+(an 865 in X12, an ORDRSP naming the change in EDIFACT: only the rendering differs),
+except the lines it deletes: they are left out. The canonical line verdicts (accepted,
+changed, backordered, rejected) have no "deleted as asked" (X12 ACK01 ID, EDIFACT LIN
+1229 2), and rejected (IR / 7) would refuse the deletion; a change that only deletes is
+accepted as a whole. ``ship`` ships what was confirmed in one pack and ``invoice`` bills
+that at the ordered price; lines confirmed at nothing appear in neither. Document numbers
 derive from the PO number, so answering the same order twice yields the same documents.
 
 Usage:

@@ -24,7 +24,7 @@ from mockedi import x12 as mock_x12  # noqa: E402
 
 # Sets the mock receives from a seller, and the golden documents shaped like them.
 ANSWERS = ["x12_855_004010", "x12_856_004010", "x12_810_004010",
-           "edifact_ORDRSP_D96A", "edifact_DESADV_D96A",
+           "edifact_ORDRSP_D96A", "edifact_ORDRSP_change_D96A", "edifact_DESADV_D96A",
            "x12_850_004010", "x12_860_004010", "edifact_ORDERS_D96A", "edifact_ORDCHG_D96A",
            "x12_860_add_delete_005010", "edifact_ORDCHG_add_delete_D96A"]
 

@@ -18,7 +18,7 @@ from connectors.formats.validator import validate_interchange
 GOLDEN = Path(__file__).parent / "golden"
 CLEAN = ["edifact_desadv_d96a.edi", "edifact_invoic_d96a.edi", "edifact_ordchg_d96a.edi",
          "edifact_orders_custom_una.edi", "edifact_orders_d01b.edi", "edifact_orders_d96a.edi",
-         "edifact_orders_unoy.edi", "edifact_ordrsp_d96a.edi"]
+         "edifact_orders_unoy.edi", "edifact_ordrsp_d96a.edi", "edifact_ordrsp_change_d96a.edi"]
 
 
 def _codes(ic: Interchange) -> list[str]:
