@@ -6,10 +6,13 @@ Three detectors, each a pure function of plain records and ``now``, each returni
 - ``detect_flow_anomalies``: hourly ``FlowPoint`` rows per partner × document type. An hour
   without a row is an hour without traffic, which is how a flow that stops is seen. Checks,
   against the same weekday and hours of the previous ``baseline_weeks`` weeks:
-  the day's count so far (drops and silence: "ACME sent 3 orders by 11:00; a normal Monday
-  has 180 ± 25"), the last 3, 6 and 24 hours (drops and silence; the last 3 hours also for
-  spikes such as a duplicate storm), the error and dead-letter rates over the shortest
-  recent window holding enough documents, and the acknowledgment latency hour by hour.
+  the day's count so far ("ACME sent 3 orders by 11:00; a normal Monday has 180 ± 25");
+  silence since the last document ("FARMCO has sent no orders since Friday 15:00 (92 h); the
+  same hours of a normal week have 8 ± 2.8"); the last 3, 6, 12, 24, 48 and 72 hours for
+  drops ("FARMCO sent 6 orders in the 72 h since Sunday 18:00; the same hours of a normal
+  week have 24 ± 4.9"), the last 3 hours also for spikes such as a duplicate storm; the
+  error and dead-letter rates over the shortest recent window holding enough documents; and
+  the acknowledgment latency hour by hour.
 - ``detect_late_drift``: a supplier's ship notices against its own earlier lateness.
 - ``detect_failing_lanes``: a carrier's failure rate on a lane against its earlier rate.
 
@@ -17,14 +20,19 @@ Baselines are robust: median and MAD (× 1.4826, so it estimates a standard devi
 a floor on the spread (``max(MAD, √median, 1)`` for counts) so quiet flows do not alarm on
 Poisson noise. A count fires only when every guard agrees: the robust z, a ratio to the
 median (at most half for a drop, 1.8× for a spike), a minimum normal count, and a Poisson
-tail (small counts are noisier than a normal curve says). Silence is judged on the Poisson
-chance of zero alone, since a MAD from three weeks can be wide. Counts are compared with the
-baseline moved an hour either way, and a drop must have held an hour ago too, so a batch
-that runs an hour late is not an anomaly. A flow with fewer than ``min_weeks`` weeks of
-history is not judged. Rates are tested as counts (a Poisson tail against the baseline
-rate), so 2 errors in 10 documents are not an error spike. Every detection carries
-``evidence["alert_key"]`` (partner, document type, metric, direction, day): the hub opens
-one case per key, not one per pass. ``AnomalyConfig.holidays`` lists days with no business.
+tail (small counts are noisier than a normal curve says). A window with no document at all
+is judged on the Poisson chance of zero alone, since a MAD from three weeks can be wide.
+Silence since the last document is judged on the chance of nothing at all in those hours,
+counting the week-to-week spread (a batch that sometimes runs late has a wide one). Counts
+are compared with the baseline moved an hour either way, and a drop must have held an hour
+ago too, so a batch that runs an hour late is not an anomaly. A flow with fewer than
+``min_weeks`` weeks of history is not judged. Rates are tested as counts (a binomial tail
+against the baseline rate), so 2 errors in 10 documents are not an error spike. Every
+detection carries ``evidence["alert_key"]`` (partner, document type, metric, direction,
+day): the hub opens one case per key, not one per pass; a silence or a long-window drop has
+the key of any other drop that day. ``AnomalyConfig.holidays`` lists days with no business:
+no drop is reported on them, no window that touches one is used as a baseline, and silence
+is judged from the end of the last one.
 
 Days and hours are UTC.
 
@@ -55,6 +63,7 @@ __all__ = [
     "FlowPoint",
     "LaneHistory",
     "LatenessObservation",
+    "binomial_tail",
     "detect_failing_lanes",
     "detect_flow_anomalies",
     "detect_late_drift",
@@ -116,29 +125,43 @@ class AnomalyConfig:
     baseline_weeks: int = 6
     min_weeks: int = 3
     z_threshold: float = 3.5
-    drop_window_hours: tuple[int, ...] = (3, 6, 24)
+    drop_window_hours: tuple[int, ...] = (3, 6, 12, 24, 48, 72)
     timing_slack_hours: int = 1
     # a count must also be this improbable under Poisson noise around the median
     count_alpha: float = 1e-4
-    # volume drops: the normal count must be worth judging and the observed a real fall
+    # volume drops: the normal count must be worth judging and the observed a real fall; the
+    # 12- to 72-hour windows find small flows' outages and drops that last days
     min_day_expected: float = 8.0
     min_window_expected: float = 8.0
     drop_ratio: float = 0.5
-    # volume spikes, judged on the shorter windows only (a day's count wanders too much)
+    # silence: nothing since the last document, over hours where the chance of nothing at
+    # all is at most silence_alpha (see _chance_of_none); judged over at most 6 days
+    silence_alpha: float = 1e-2
+    silence_max_hours: int = 144
+    # volume spikes, judged on the shorter windows only (a day's count wanders too much):
+    # at least min_spike_excess documents over the median at Poisson chance spike_alpha, or,
+    # where the baseline is steady enough for that to be rare, small_spike_excess at
+    # small_spike_alpha (a few documents where there are normally none); the median is taken
+    # as at least spike_min_expected, so an hour that is usually empty is not a certain zero
     spike_window_hours: tuple[int, ...] = (3,)
     spike_ratio: float = 1.8
     min_spike_excess: float = 12.0
+    spike_z: float = 3.5
+    spike_alpha: float = 1e-4
+    small_spike_excess: float = 5.0
+    small_spike_alpha: float = 1e-6
+    spike_min_expected: float = 0.5
     # error and dead-letter rates over the shortest trailing window with enough documents
     rate_window_hours: int = 3
     rate_min_documents: int = 30
     rate_max_window_hours: int = 24
     min_rate_increase: float = 0.10
     rate_floor: float = 0.01
-    rate_alpha: float = 1e-6
+    rate_alpha: float = 1e-5  # binomial chance of this many failures at the usual rate
     # acknowledgment latency
     latency_window_hours: int = 6
     latency_ratio: float = 2.5
-    min_latency_points: int = 3
+    min_latency_points: int = 2
     latency_floor_seconds: float = 60.0
     # lateness drift
     lateness_recent_days: float = 3.0
@@ -147,12 +170,14 @@ class AnomalyConfig:
     min_baseline_observations: int = 15
     min_lateness_shift_hours: float = 8.0
     lateness_floor_hours: float = 2.0
-    # failing lanes
+    # failing lanes: the last 3 hours, or the shortest window up to 12 h with enough calls
     carrier_window_hours: int = 3
+    carrier_max_window_hours: int = 12
     carrier_baseline_days: int = 14
     min_carrier_attempts: int = 10
     min_carrier_failures: int = 5
     min_failure_increase: float = 0.2
+    carrier_alpha: float = 1e-6  # Poisson chance of this many failures at the usual rate
     min_failing_hours: int = 2  # "keeps failing": failures in this many clock hours of the window
     # days with no business (public holidays): no drop is reported, none is used as baseline
     holidays: frozenset[date] = frozenset()
@@ -204,6 +229,36 @@ def poisson_tail(k: int, lam: float) -> float:
         i += 1
 
 
+def binomial_tail(k: int, n: int, p: float) -> float:
+    """P(X ≥ k) for X ~ Binomial(n, p), summed in log space.
+
+    Usage:
+        >>> round(binomial_tail(3, 10, 0.1), 4)
+        0.0702
+    """
+    if k <= 0:
+        return 1.0
+    if k > n or p <= 0:
+        return 0.0
+    if p >= 1:
+        return 1.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+
+    def term(i: int) -> float:
+        return math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                        + i * log_p + (n - i) * log_q)
+
+    if k <= n * p:  # the upper tail holds most of the mass: one minus the lower part
+        return max(0.0, 1.0 - sum(term(i) for i in range(k)))
+    total = 0.0
+    for i in range(k, n + 1):  # terms fall from the first one on, since k > n·p
+        t = term(i)
+        total += t
+        if t <= total * 1e-12:
+            break
+    return min(total, 1.0)
+
+
 def poisson_cdf(k: int, lam: float) -> float:
     """P(X ≤ k) for X ~ Poisson(lam), summed in log space."""
     if k < 0:
@@ -216,7 +271,7 @@ def poisson_cdf(k: int, lam: float) -> float:
 class _Series:
     """One flow as hour-indexed arrays from its first row; prefix sums make window counts O(1)."""
 
-    __slots__ = ("dead", "errors", "latency", "origin", "received")
+    __slots__ = ("dead", "errors", "last_seen", "latency", "origin", "received")
 
     def __init__(self, origin: datetime, rows: Mapping[int, list[FlowPoint]]) -> None:
         self.origin = origin
@@ -232,12 +287,27 @@ class _Series:
             if timed:
                 self.latency[i] = sum(s * w for s, w in timed) / sum(w for _, w in timed)
         self.received, self.errors, self.dead = _prefix(received), _prefix(errors), _prefix(dead)
+        # the latest hour at or before each hour that had documents (-1: none yet)
+        self.last_seen: list[int] = []
+        last = -1
+        for i, n in enumerate(received):
+            last = i if n else last
+            self.last_seen.append(last)
 
     def latency_at(self, i: int) -> float | None:
         return self.latency[i] if 0 <= i < len(self.latency) else None
 
     def total(self, prefix: list[int], start: int, end: int) -> int:
         return _between(prefix, start, end)
+
+    def last_before(self, t: int) -> int:
+        """The latest hour before ``t`` with documents, -1 if none."""
+        if t <= 0:
+            return -1
+        return self.last_seen[min(t, len(self.last_seen)) - 1]
+
+    def day(self, i: int) -> date:
+        return (self.origin + i * _HOUR).date()
 
 
 def _prefix(values: list[int]) -> list[int]:
@@ -351,16 +421,31 @@ def detect_flow_anomalies(history: FlowHistory | Iterable[FlowPoint], *, now: da
     return out
 
 
-def _lags(series: _Series, start: int, config: AnomalyConfig) -> list[int]:
-    """Week lags whose window lies in the flow's history and not on a holiday."""
-    lags = []
-    for k in range(1, config.baseline_weeks + 1):
-        if start - k * _WEEK < 0:
-            break
-        day = (series.origin + (start - k * _WEEK) * _HOUR).date()
-        if day not in config.holidays:
-            lags.append(k)
-    return lags
+def _touches_holiday(series: _Series, start: int, end: int, holidays: frozenset[date]) -> bool:
+    """Whether the hours ``[start, end)`` touch a day with no business."""
+    if not holidays or end <= start:
+        return False
+    first, last = series.day(start), series.day(end - 1)
+    return any(first + timedelta(days=d) in holidays for d in range((last - first).days + 1))
+
+
+def _after_holidays(series: _Series, start: int, end: int, holidays: frozenset[date]) -> int:
+    """``start``, or the first hour after the last holiday within ``[start, end)``."""
+    if not _touches_holiday(series, start, end, holidays):
+        return start
+    day = series.day(end - 1)
+    while day not in holidays:
+        day -= timedelta(days=1)
+    midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
+    return max(start, int((midnight - series.origin) / _HOUR))
+
+
+def _lags(series: _Series, start: int, end: int, config: AnomalyConfig) -> list[int]:
+    """Week lags whose window ``[start, end)`` lies in the flow's history and touches no holiday."""
+    weeks = range(1, min(config.baseline_weeks, start // _WEEK) + 1)
+    if not config.holidays:
+        return list(weeks)
+    return [k for k in weeks if not _touches_holiday(series, start - k * _WEEK, end - k * _WEEK, config.holidays)]
 
 
 def _shifted(series: _Series, start: int, end: int, lags: list[int], shift: int,
@@ -380,10 +465,16 @@ def _is_drop(observed: int, base: Baseline, min_expected: float, config: Anomaly
 
 
 def _is_spike(observed: int, base: Baseline, earlier: list[int], config: AnomalyConfig) -> bool:
-    return (observed >= config.spike_ratio * base.median
-            and observed - base.median >= config.min_spike_excess
-            and base.z(observed) >= config.z_threshold and observed > max(earlier)
-            and poisson_tail(observed, base.median) <= config.count_alpha)
+    if (observed < config.spike_ratio * base.median or base.z(observed) < config.spike_z
+            or observed <= max(earlier)):
+        return False
+    excess = observed - base.median
+    if excess < min(config.min_spike_excess, config.small_spike_excess):
+        return False
+    p_value = poisson_tail(observed, max(base.median, config.spike_min_expected))
+    if excess >= config.min_spike_excess:
+        return p_value <= config.spike_alpha
+    return p_value <= config.small_spike_alpha
 
 
 def _low(series: _Series, start: int, end: int, lags: list[int], min_expected: float,
@@ -402,6 +493,61 @@ def _low(series: _Series, start: int, end: int, lags: list[int], min_expected: f
     return True
 
 
+def _since(series: _Series, i: int, end: datetime) -> str:
+    """When hour ``i`` was: "since 10:00" today, "since Friday 10:00" on an earlier day."""
+    at = series.origin + i * _HOUR
+    return f"since {at:%H}:00" if at.date() == end.date() else f"since {_WEEKDAYS[at.weekday()]} {at:%H}:00"
+
+
+def _chance_of_none(base: Baseline) -> float:
+    """The chance of no document at all in hours whose earlier weeks had ``base``: the count
+    is taken as negative binomial with the baseline's spread as its standard deviation (a
+    Poisson count when the spread is no wider than Poisson noise), around the median less its
+    standard error (a median of a few weeks can be high by chance)."""
+    mean = base.median - base.spread / math.sqrt(base.samples)
+    if mean <= 0:
+        return 1.0
+    variance = base.spread ** 2
+    if variance <= mean:
+        return math.exp(-mean)
+    shape = mean * mean / (variance - mean)
+    return math.exp(shape * math.log(mean / variance))
+
+
+def _silence(series: _Series, partner: str, document_type: str, t: int, end: datetime,
+             config: AnomalyConfig) -> _Finding | None:
+    """No document since the last one, over hours that normally hold so many that the chance
+    of none at all (``_chance_of_none``) is at most ``silence_alpha``, against the baseline
+    moved an hour either way (a morning or a batch an hour late is no silence). Holidays are
+    skipped: the hours judged start after the last one."""
+    start = max(series.last_before(t) + 1, t - config.silence_max_hours)
+    start = _after_holidays(series, start, t, config.holidays)
+    if start >= t:
+        return None
+    slack = config.timing_slack_hours
+    lags = _lags(series, start - slack, t + slack, config)
+    if len(lags) < config.min_weeks:
+        return None
+    chances = []
+    # the end moves an hour either way; the start (the hour after the last document) only
+    # later, as if earlier weeks ran that much later than today
+    for a in range(slack + 1):
+        for s in range(-slack, slack + 1):
+            if start + a >= t + s:
+                return None  # too short to judge with the baseline moved
+            counts = [series.total(series.received, start + a - k * _WEEK, t + s - k * _WEEK) for k in lags]
+            chances.append(_chance_of_none(robust_baseline(counts)))
+            if chances[-1] > config.silence_alpha:
+                return None
+    base = robust_baseline(_shifted(series, start, t, lags, 0, end_only=True))
+    hours = t - start
+    return _Finding(
+        "volume_silence", "missing", 0, base, base.z(0), end - hours * _HOUR, end,
+        f"{partner} has sent no {_noun(document_type)} {_since(series, start, end)} ({hours} h); "
+        f"the same hours of a normal week have {_fmt(base.median)} ± {_fmt(base.spread)}",
+        True, {"weeks": len(lags), "window_hours": hours, "p_value": float(f"{max(chances):.3g}")})
+
+
 def _volume(series: _Series, partner: str, document_type: str, t: int, end: datetime,
             config: AnomalyConfig) -> list[_Finding]:
     """At most one drop (or silence) and one spike. A finding must hold against the baseline
@@ -416,7 +562,7 @@ def _volume(series: _Series, partner: str, document_type: str, t: int, end: date
     spike: _Finding | None = None
     # (a) the day so far, against the same weekday's count by the same hour
     day_start = t - end.hour
-    lags = _lags(series, day_start - config.timing_slack_hours, config)
+    lags = _lags(series, day_start - config.timing_slack_hours, t + config.timing_slack_hours, config)
     if end.hour and not quiet and len(lags) >= config.min_weeks:
         observed = series.total(series.received, day_start, t)
         base = robust_baseline(_shifted(series, day_start, t, lags, 0, end_only=True))
@@ -429,29 +575,41 @@ def _volume(series: _Series, partner: str, document_type: str, t: int, end: date
                 f"{partner} sent {observed or 'no'} {noun} by {end:%H}:00; a normal {weekday} has "
                 f"{_fmt(base.median)} ± {_fmt(base.spread)}",
                 z <= -2 * config.z_threshold, {"weeks": len(lags)})
-    # (b) trailing windows, against the same hours of the week, both directions
+    # (b) no document at all since the last one
+    if low is None and not quiet:
+        low = _silence(series, partner, document_type, t, end, config)
+    # (c) trailing windows, against the same hours of the week, both directions; the count
+    # against the unmoved baseline first, which rules most windows out cheaply
     for w in sorted(set(config.drop_window_hours) | set(config.spike_window_hours)):
-        lags = _lags(series, t - w - config.timing_slack_hours, config)
+        lags = _lags(series, t - w - config.timing_slack_hours, t + config.timing_slack_hours, config)
         if len(lags) < config.min_weeks:
             continue
         observed = series.total(series.received, t - w, t)
-        earlier = {s: _shifted(series, t - w, t, lags, s, end_only=False) for s in slack}
-        shifted = {s: robust_baseline(v) for s, v in earlier.items()}
-        base = shifted[0]
+        counts = _shifted(series, t - w, t, lags, 0, end_only=False)
+        base = robust_baseline(counts)
+        is_low = (low is None and not quiet and w in config.drop_window_hours
+                  and _is_drop(observed, base, config.min_window_expected, config)
+                  and not _touches_holiday(series, t - w, t, config.holidays)
+                  and _low(series, t - w, t, lags, config.min_window_expected, config, end_only=False))
+        is_spike = (spike is None and w in config.spike_window_hours
+                    and _is_spike(observed, base, counts, config)
+                    and all(_is_spike(observed, robust_baseline(moved), moved, config)
+                            for moved in (_shifted(series, t - w, t, lags, s, end_only=False)
+                                          for s in slack if s)))
+        if not (is_low or is_spike):
+            continue
         z = base.z(observed)
         start = end - w * _HOUR
-        span = f"between {start:%H}:00 and {end:%H}:00" if w < 24 else f"in the {w} h to {end:%H}:00"
+        span = (f"between {start:%H}:00 and {end:%H}:00" if w < 24 else
+                f"in the {w} h {_since(series, t - w, end)}")
         normal = (f"a normal {weekday} has {_fmt(base.median)} ± {_fmt(base.spread)}" if w < 24 else
                   f"the same hours of a normal week have {_fmt(base.median)} ± {_fmt(base.spread)}")
         extra = {"weeks": len(lags), "window_hours": w}
-        if (low is None and not quiet and w in config.drop_window_hours
-                and _is_drop(observed, base, config.min_window_expected, config)
-                and _low(series, t - w, t, lags, config.min_window_expected, config, end_only=False)):
+        if is_low:
             low = _Finding("volume_window", "missing" if observed == 0 else "drop", observed, base, z,
                            start, end, f"{partner} sent {observed or 'no'} {noun} {span}; {normal}",
                            z <= -2 * config.z_threshold, extra)
-        if spike is None and w in config.spike_window_hours and all(
-                _is_spike(observed, shifted[s], earlier[s], config) for s in slack):
+        if is_spike:
             ratio = f" ({observed / base.median:.1f}×)" if base.median else ""
             spike = _Finding("volume_window", "spike", observed, base, z, start, end,
                              f"{partner} sent {observed} {noun} {span}; {normal}{ratio}",
@@ -461,6 +619,11 @@ def _volume(series: _Series, partner: str, document_type: str, t: int, end: date
 
 def _rates(series: _Series, partner: str, document_type: str, t: int, end: datetime,
            config: AnomalyConfig) -> list[_Finding]:
+    """Error and dead-letter rates over the shortest trailing window (from
+    ``rate_window_hours``) holding ``rate_min_documents``, against each earlier week's rate.
+    The failures are judged as a binomial count: the chance of this many failures among these
+    documents at the baseline rate plus its spread, so 3 bad documents in 30 are no spike
+    where 7 are."""
     w = next((h for h in range(config.rate_window_hours, config.rate_max_window_hours + 1)
               if series.total(series.received, t - h, t) >= config.rate_min_documents), None)
     if w is None:
@@ -473,6 +636,8 @@ def _rates(series: _Series, partner: str, document_type: str, t: int, end: datet
                                  ("dead_letter_rate", series.dead, "went to dead letters")):
         bad = series.total(prefix, t - w, t)
         rate = bad / n
+        if rate < config.min_rate_increase:
+            continue
         weekly = []
         for k in range(1, config.baseline_weeks + 1):
             a, b = t - w - k * _WEEK, t - w - (k - 1) * _WEEK
@@ -485,7 +650,7 @@ def _rates(series: _Series, partner: str, document_type: str, t: int, end: datet
             continue
         base = robust_baseline(weekly, counts=False, floor=config.rate_floor)
         # the count of failures against what the baseline rate (plus its spread) allows
-        p_value = poisson_tail(bad, n * (base.median + base.spread))
+        p_value = binomial_tail(bad, n, min(base.median + base.spread, 1.0))
         spread = max(base.spread, math.sqrt(max(base.median, config.rate_floor) / n))
         z = (rate - base.median) / spread
         if p_value > config.rate_alpha or rate - base.median < config.min_rate_increase:
@@ -505,7 +670,7 @@ def _latency(series: _Series, partner: str, document_type: str, t: int, end: dat
     night and day hours (often very different) compare like with like. ``robust_z`` is the
     median log ratio in units of its standard error."""
     w = config.latency_window_hours
-    lags = _lags(series, t - w, config)
+    lags = _lags(series, t - w, t, config)
     recent: list[float] = []
     usual: list[float] = []
     ratios: list[float] = []
@@ -623,10 +788,11 @@ def _between(prefix: list[int], start: int, end: int) -> int:
 
 def detect_failing_lanes(attempts: LaneHistory | Iterable[CarrierAttempt], *, now: datetime,
                          config: AnomalyConfig = _DEFAULT) -> list[Detection]:
-    """Carriers failing on a lane: failures in the last ``carrier_window_hours`` (in at least
-    ``min_failing_hours`` different hours: one bad hour is a blip) against the failure rates
-    of the ``carrier_baseline_days`` 24-hour blocks before. The detection's partner is the
-    carrier.
+    """Carriers failing on a lane: failures in the last ``carrier_window_hours``, or the
+    shortest longer window up to ``carrier_max_window_hours`` holding ``min_carrier_attempts``
+    (a quiet lane is judged over more hours), in at least ``min_failing_hours`` different hours
+    (one bad hour is a blip), against the failure rates of the ``carrier_baseline_days``
+    24-hour blocks before. The detection's partner is the carrier.
 
     Usage:
         detect_failing_lanes(LaneHistory(carrier_calls), now=now)
@@ -634,10 +800,11 @@ def detect_failing_lanes(attempts: LaneHistory | Iterable[CarrierAttempt], *, no
     hist = attempts if isinstance(attempts, LaneHistory) else LaneHistory(attempts)
     end = _hour(now)
     t = int((end - hist._origin) / _HOUR)
-    w = config.carrier_window_hours
-    split = end - w * _HOUR
     out = []
     for (lane, carrier), (tried, failures, per_hour) in sorted(hist._series.items()):
+        w = next((h for h in range(config.carrier_window_hours, config.carrier_max_window_hours + 1)
+                  if _between(tried, t - h, t) >= config.min_carrier_attempts), config.carrier_window_hours)
+        split = end - w * _HOUR
         n, failed = _between(tried, t - w, t), _between(failures, t - w, t)
         hours = sum(1 for i in range(max(t - w, 0), min(t, len(per_hour))) if per_hour[i])
         if n < config.min_carrier_attempts or failed < config.min_carrier_failures or hours < config.min_failing_hours:
@@ -657,16 +824,16 @@ def detect_failing_lanes(attempts: LaneHistory | Iterable[CarrierAttempt], *, no
         p_value = poisson_tail(failed, n * (base.median + base.spread))
         spread = max(base.spread, math.sqrt(max(base.median, config.rate_floor) / n))
         z = (rate - base.median) / spread
-        if p_value > config.rate_alpha or rate - base.median < config.min_failure_increase:
+        if p_value > config.carrier_alpha or rate - base.median < config.min_failure_increase:
             continue
         finding = _Finding(
             "failure_rate", "failing", rate, Baseline(base.median, round(spread, 4), base.samples),
             z, split, end,
             f"{carrier} failed {failed} of {n} attempts on lane {lane} in the last "
-            f"{config.carrier_window_hours} h ({_pct(rate)}); normally {_pct(base.median)} ± "
+            f"{w} h ({_pct(rate)}); normally {_pct(base.median)} ± "
             f"{_pct(base.spread)}",
             rate >= 0.5, {"lane": lane, "carrier": carrier, "attempts": n, "count": failed,
-                          "p_value": float(f"{p_value:.3g}"), "days": len(rates)})
+                          "p_value": float(f"{p_value:.3g}"), "days": len(rates), "window_hours": w})
         out.append(_emit(finding, partner=carrier, document_type=f"lane {lane}",
                          subject=f"lane {lane} via {carrier}", day=end.date()))
     return out

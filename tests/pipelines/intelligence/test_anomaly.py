@@ -17,6 +17,7 @@ from pipelines.intelligence.anomaly import (
     FlowHistory,
     FlowPoint,
     LatenessObservation,
+    binomial_tail,
     detect_failing_lanes,
     detect_flow_anomalies,
     detect_late_drift,
@@ -34,13 +35,17 @@ def business(peak: float) -> Rate:
 
 
 def flow(rate: Rate, *, weeks: int = 6, until: datetime = MONDAY, partner: str = "ACME", doc: str = "850",
-         seed: int = 1, errors: float = 0.0, latency: float | None = None) -> list[FlowPoint]:
+         seed: int = 1, errors: float = 0.0, latency: float | None = None,
+         day_noise: float = 0.0) -> list[FlowPoint]:
     """Poisson traffic from ``weeks`` weeks before ``until`` up to it (hours with no documents
-    have no row)."""
+    have no row); ``day_noise``: each day busier or quieter by a lognormal factor."""
     rng = np.random.default_rng(seed)
     out, at = [], until - timedelta(weeks=weeks)
+    factor = 1.0
     while at < until:
-        n = int(rng.poisson(rate(at)))
+        if day_noise and at.hour == 0:
+            factor = float(np.exp(rng.normal(0, day_noise)))
+        n = int(rng.poisson(rate(at) * factor))
         if n:
             lat = None if latency is None else float(latency * np.exp(rng.normal(0, 0.2)))
             out.append(FlowPoint(partner, doc, at, n, int(rng.binomial(n, errors)), 0, lat))
@@ -97,11 +102,16 @@ def test_missing_traffic_is_an_anomaly_and_more_severe() -> None:
     assert found[0].severity.rank > Severity.MEDIUM.rank
 
 
-def test_an_outage_in_the_afternoon_is_seen_in_the_trailing_window() -> None:
+def test_an_outage_in_the_afternoon_is_a_silence_since_the_last_order() -> None:
     points = [p for p in flow(business(30), until=MONDAY + 17 * H) if p.hour < MONDAY + 13 * H]
     found = detect_flow_anomalies(points, now=MONDAY + 16 * H)
-    assert found and found[0].evidence["direction"] == "missing"
-    assert "ACME sent no orders between 13:00 and 16:00; a normal Monday has" in found[0].message
+    ev = only(found, "volume_silence")
+    assert found[0].message.startswith("850 from ACME: ACME has sent no orders since 13:00 (3 h); "
+                                       "the same hours of a normal week have 90 ± ")
+    assert (ev["direction"], ev["observed"], ev["window_hours"]) == ("missing", 0, 3)
+    assert ev["window"] == {"start": "2026-03-02T13:00:00+00:00", "end": "2026-03-02T16:00:00+00:00"}
+    assert ev["alert_key"] == "ACME|850|volume|drop|2026-03-02"  # the same case as a drop that day
+    assert ev["p_value"] < 1e-6 and found[0].severity.rank > Severity.MEDIUM.rank
 
 
 def test_volume_drop_of_most_traffic() -> None:
@@ -151,16 +161,166 @@ def test_ack_latency_rise() -> None:
     assert "a normal Monday at these hours 5 min ± " in msg
 
 
+# --- small flows, longer windows, silence ----------------------------------------------------
+
+def steady(per_hour: dict[int, int], *, weeks: int = 6, until: datetime = MONDAY, doc: str = "850",
+           days: range = range(5)) -> list[FlowPoint]:
+    """The same counts at the same UTC hours every weekday (``days``) for ``weeks`` weeks."""
+    out = []
+    for d in range(weeks * 7):
+        day = until - timedelta(weeks=weeks) + timedelta(days=d)
+        if day.weekday() in days:
+            out += [FlowPoint("ACME", doc, day + h * H, n) for h, n in per_hour.items()]
+    return out
+
+
+EIGHT_A_DAY = {h: 1 for h in range(8, 16)}  # a small customer: one order an hour, 08:00-15:00
+
+
+def test_a_small_flow_that_stops_is_a_silence_since_its_last_order() -> None:
+    """Six orders a weekday; after Friday nothing. One empty Monday is within noise for so
+    small a flow; by Tuesday 11:00 (eight orders due) it is not."""
+    points = steady({h: 1 for h in range(9, 15)}, until=MONDAY - timedelta(days=2))
+    history = FlowHistory(points)
+    monday = [d for h in range(1, 24) for d in detect_flow_anomalies(history, now=MONDAY + h * H)]
+    assert monday == [], [d.message for d in monday]
+    tuesday = MONDAY + timedelta(days=1)
+    first = next(h for h in range(24) if detect_flow_anomalies(history, now=tuesday + h * H))
+    found = detect_flow_anomalies(history, now=tuesday + first * H)
+    ev = only(found, "volume_silence")
+    assert first == 11
+    assert found[0].message == ("850 from ACME: ACME has sent no orders since Friday 15:00 (92 h); "
+                                "the same hours of a normal week have 8 ± 2.8")
+    assert (ev["direction"], ev["window_hours"], ev["baseline_median"]) == ("missing", 92, 8)
+    assert ev["alert_key"] == "ACME|850|volume|drop|2026-03-03"
+    assert ev["p_value"] <= AnomalyConfig().silence_alpha
+
+
+def test_a_batch_often_late_is_no_silence_when_it_comes_on_time() -> None:
+    """Invoices in one evening batch, an hour late every other week; today on time. The hours
+    after the batch held 60 invoices in half the earlier weeks and none in the others: their
+    spread says an empty evening is ordinary."""
+    on_time, late = {18: 140, 19: 60}, {19: 140, 20: 60}
+    points = [p for k in range(6) for p in steady(on_time if k % 2 else late, weeks=1, doc="810",
+                                                  until=MONDAY - timedelta(weeks=5 - k))]
+    points += [FlowPoint("ACME", "810", MONDAY + h * H, n) for h, n in on_time.items()]
+    history = FlowHistory(points)
+    found = [d for h in range(18, 24) for d in detect_flow_anomalies(history, now=MONDAY + h * H)]
+    assert found == [], [d.message for d in found]
+
+
+def test_a_small_flow_at_a_quarter_for_three_days_is_a_drop_over_72_hours() -> None:
+    """Two orders a day where eight are normal: no single day is beyond noise for so small a
+    flow, three days are."""
+    points = steady(EIGHT_A_DAY) + [FlowPoint("ACME", "850", MONDAY + timedelta(days=d) + h * H, 1)
+                                    for d in range(3) for h in (10, 14)]
+    found = detect_flow_anomalies(points, now=MONDAY + timedelta(days=2, hours=18))
+    ev = only(found, "volume_window")
+    assert found[0].message == ("850 from ACME: ACME sent 6 orders in the 72 h since Sunday 18:00; "
+                                "the same hours of a normal week have 24 ± 4.9")
+    assert (ev["direction"], ev["window_hours"], ev["observed"]) == ("drop", 72, 6)
+    assert ev["window"]["start"] == "2026-03-01T18:00:00+00:00"
+    assert ev["alert_key"] == "ACME|850|volume|drop|2026-03-04"
+
+
+def test_a_small_flow_at_three_quarters_is_no_drop() -> None:
+    points = steady(EIGHT_A_DAY) + [FlowPoint("ACME", "850", MONDAY + timedelta(days=d) + h * H, 1)
+                                    for d in range(3) for h in range(8, 14)]
+    history = FlowHistory(points)
+    found = [d for h in range(72) for d in detect_flow_anomalies(history, now=MONDAY + h * H)]
+    assert found == [], [d.message for d in found]
+
+
+def test_documents_where_there_are_normally_none_are_a_spike_even_when_few() -> None:
+    """Invoices come in the evening batch; eight in the morning are a storm although fewer
+    than the 12 extra documents a busy flow needs (the baseline is steady at nothing)."""
+    batch = {18: 140, 19: 60}
+    points = steady(batch, doc="810") + [FlowPoint("ACME", "810", MONDAY + h * H, n)
+                                         for h, n in ((9, 3), (10, 3), (11, 2))]
+    ev = only(detect_flow_anomalies(points, now=MONDAY + 12 * H), "volume_window")
+    assert (ev["direction"], ev["observed"], ev["baseline_median"]) == ("spike", 8, 0)
+    msg = detect_flow_anomalies(points, now=MONDAY + 12 * H)[0].message
+    assert msg == "810 from ACME: ACME sent 8 invoices between 09:00 and 12:00; a normal Monday has 0 ± 1"
+
+
+def test_a_few_stray_documents_are_no_spike() -> None:
+    points = steady({18: 140, 19: 60}, doc="810") + [FlowPoint("ACME", "810", MONDAY + h * H, 1)
+                                                     for h in (9, 10, 11)]
+    history = FlowHistory(points)
+    found = [d for h in range(9, 18) for d in detect_flow_anomalies(history, now=MONDAY + h * H)]
+    assert found == [], [d.message for d in found]
+
+
+def test_an_error_spike_on_a_small_flow_is_a_binomial_count() -> None:
+    """7 of 30 orders failing where 1 % fail is far beyond chance (p ≈ 2e-6)."""
+    points = flow(business(3), until=MONDAY, errors=0.01) + [
+        FlowPoint("ACME", "850", MONDAY + h * H, 3, errors=e) for h, e in zip(range(8, 18), (0, 1, 1, 0, 2, 1, 1, 0, 1, 0), strict=True)]
+    found = detect_flow_anomalies(points, now=MONDAY + 18 * H)
+    ev = only(found, "error_rate")
+    assert (ev["count"], ev["documents"]) == (7, 30) and ev["p_value"] < 1e-5
+    assert "23% of ACME's orders failed between 08:00 and 18:00 (7 of 30); normally " in found[0].message
+
+
+def test_a_burst_of_three_bad_orders_is_no_error_spike() -> None:
+    points = flow(business(3), until=MONDAY, errors=0.01) + [
+        FlowPoint("ACME", "850", MONDAY + h * H, 3, errors=3 if h == 9 else 0) for h in range(8, 18)]
+    history = FlowHistory(points)
+    found = [d for h in range(9, 19) for d in detect_flow_anomalies(history, now=MONDAY + h * H)]
+    assert found == [], [d.message for d in found]
+
+
+def test_slow_acknowledgments_of_a_batch_seen_in_its_two_hours() -> None:
+    """Acknowledgments come only for the evening batch (two hours a day); two hours at four
+    times the usual latency are enough."""
+    def batch(at: datetime) -> float:
+        return {18: 140.0, 19: 60.0}.get(at.hour, 0.0) if at.weekday() < 5 else 0.0
+    points = flow(batch, until=MONDAY, doc="810", latency=600) + [
+        FlowPoint("ACME", "810", MONDAY + h * H, n, ack_latency_seconds=2400) for h, n in ((18, 140), (19, 60))]
+    ev = only(detect_flow_anomalies(points, now=MONDAY + 20 * H), "ack_latency")
+    assert ev["hours_with_acks"] == 2 and ev["ratio"] > 3
+    slower = points[:-2] + [FlowPoint("ACME", "810", MONDAY + h * H, n, ack_latency_seconds=900)
+                            for h, n in ((18, 140), (19, 60))]
+    assert detect_flow_anomalies(slower, now=MONDAY + 20 * H) == []  # 1.5× is no delay
+
+
+def test_day_so_far_leaves_out_an_earlier_holiday() -> None:
+    points = mondays(NORMAL_MONDAYS) + [FlowPoint("ACME", "850", MONDAY + 9 * H, 3)]
+    holiday = AnomalyConfig(holidays=frozenset({(MONDAY - timedelta(weeks=2)).date()}))
+    found = detect_flow_anomalies(points, now=MONDAY + 11 * H, config=holiday)
+    assert only(found, "volume_day")["weeks"] == 5
+
+
 # --- must not fire ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("peak", "seed"), [(25.0, 1), (25.0, 2), (2.0, 3), (2.0, 4), (0.5, 5)])
-def test_ordinary_weeks_with_poisson_noise_do_not_fire(peak: float, seed: int) -> None:
-    """Weekly seasonality, silent nights and weekends, big and small flows: a whole week of
-    hourly passes stays quiet."""
+@pytest.mark.parametrize(("peak", "seed", "day_noise"), [
+    (25.0, 1, 0.0), (25.0, 2, 0.0), (2.0, 3, 0.0), (2.0, 4, 0.0), (0.5, 5, 0.0),
+    (25.0, 6, 0.12), (2.0, 7, 0.12), (1.0, 8, 0.12), (1.0, 9, 0.12)])
+def test_ordinary_weeks_with_poisson_noise_do_not_fire(peak: float, seed: int, day_noise: float) -> None:
+    """Weekly seasonality, silent nights and weekends, big and small flows, days a little
+    busier or quieter than others: a whole week of hourly passes stays quiet (every detector,
+    the silence and the 72-hour windows included)."""
     week_end = MONDAY + timedelta(weeks=1)
-    points = flow(business(peak), weeks=7, until=week_end, seed=seed, errors=0.01, latency=300)
+    points = flow(business(peak), weeks=7, until=week_end, seed=seed, errors=0.01, latency=300,
+                  day_noise=day_noise)
     history = FlowHistory(points)
     found = [d for h in range(0, 168) for d in detect_flow_anomalies(history, now=MONDAY + h * H)]
+    assert found == [], [d.message for d in found]
+
+
+def test_an_evening_batch_that_sometimes_runs_late_does_not_fire() -> None:
+    """Invoices in one evening batch (70 % at 18:00, 30 % at 19:00), an hour late on about one
+    evening in five, a few stray invoices by day: two weeks of hourly passes stay quiet."""
+    rng = np.random.default_rng(11)
+    points, day = [], MONDAY - timedelta(weeks=6)
+    while day < MONDAY + timedelta(weeks=2):
+        if day.weekday() < 5:
+            late = int(rng.random() < 0.2)
+            batch = {18 + late: int(rng.poisson(140)), 19 + late: int(rng.poisson(60))}
+            batch |= {h: 1 for h in range(8, 17) if rng.random() < 0.05}
+            points += [FlowPoint("ACME", "810", day + h * H, n, ack_latency_seconds=600.0) for h, n in batch.items() if n]
+        day += timedelta(days=1)
+    history = FlowHistory(points)
+    found = [d for h in range(0, 2 * 168) for d in detect_flow_anomalies(history, now=MONDAY + h * H)]
     assert found == [], [d.message for d in found]
 
 
@@ -174,6 +334,19 @@ def test_a_holiday_is_no_drop_and_no_baseline() -> None:
     assert detect_flow_anomalies(points, now=MONDAY + 15 * H)  # may fire without a calendar
     quiet = AnomalyConfig(holidays=frozenset({date(2026, 3, 2)}))
     assert detect_flow_anomalies(points, now=MONDAY + 15 * H, config=quiet) == []
+
+
+def test_the_day_after_a_holiday_is_no_silence() -> None:
+    """Monday is a holiday (no orders); Tuesday's orders come as usual from 08:00. Silence is
+    judged from the end of the holiday, so neither the empty Monday nor Tuesday's quiet night
+    is one."""
+    tuesday = MONDAY + timedelta(days=1)
+    points = [p for p in flow(business(30), until=tuesday + 12 * H) if not MONDAY <= p.hour < tuesday]
+    history = FlowHistory(points)
+    assert detect_flow_anomalies(history, now=tuesday + 8 * H)  # without a calendar: a silent Monday
+    quiet = AnomalyConfig(holidays=frozenset({MONDAY.date()}))
+    found = [d for h in range(0, 12) for d in detect_flow_anomalies(history, now=tuesday + h * H, config=quiet)]
+    assert found == [], [d.message for d in found]
 
 
 def test_a_batch_an_hour_late_is_not_an_anomaly() -> None:
@@ -237,7 +410,41 @@ def test_one_bad_hour_is_a_blip() -> None:
     assert detect_failing_lanes(attempts({2: 8}), now=MONDAY) == []
 
 
+def quiet_lane(failing_hours: range) -> list[CarrierAttempt]:
+    """2 calls an hour on ATL-MIA over 14 days, one failure every other day; both calls fail
+    in ``failing_hours`` (hours before ``MONDAY``)."""
+    out = []
+    for h in range(14 * 24):
+        at = MONDAY - timedelta(days=14) + h * H
+        back = 14 * 24 - h
+        out += [CarrierAttempt("ATL-MIA", "ODFL", at + timedelta(minutes=20 * i),
+                               not (back in failing_hours or (i == 0 and h % 48 == 12))) for i in range(2)]
+    return out
+
+
+def test_a_quiet_lane_is_judged_over_enough_calls() -> None:
+    """Two calls an hour: three hours hold too few to judge, so the window widens to five."""
+    found = detect_failing_lanes(quiet_lane(range(1, 4)), now=MONDAY)
+    ev = only(found, "failure_rate")
+    assert (ev["window_hours"], ev["attempts"], ev["count"]) == (5, 10, 6)
+    assert found[0].message.startswith("lane ATL-MIA via ODFL: ODFL failed 6 of 10 attempts on lane ATL-MIA "
+                                       "in the last 5 h (60%); normally ")
+
+
+def test_one_bad_hour_on_a_quiet_lane_is_a_blip() -> None:
+    assert detect_failing_lanes(quiet_lane(range(2, 3)), now=MONDAY) == []
+
+
 def test_robust_baseline_floors_the_spread() -> None:
     assert robust_baseline([2, 2, 2, 2]).spread == pytest.approx(1.4142, abs=1e-4)  # √median, not 0
     assert robust_baseline([0, 0, 0]).spread == 1
     assert robust_baseline([0.01, 0.01, 0.01], counts=False, floor=0.01).spread == 0.01
+
+
+def test_binomial_tail_is_exact_in_both_tails() -> None:
+    assert binomial_tail(0, 10, 0.3) == 1.0
+    assert binomial_tail(11, 10, 0.3) == 0.0
+    assert binomial_tail(3, 10, 0.1) == pytest.approx(0.0701908264)
+    assert binomial_tail(7, 30, 0.02) == pytest.approx(1.7384380286e-06)
+    assert binomial_tail(40, 100, 0.3) == pytest.approx(0.0209885760)
+    assert binomial_tail(5, 5, 0.01) == pytest.approx(1e-10)
