@@ -12,9 +12,9 @@ Flows, per partner and hour (UTC), over the baseline weeks plus the current one:
   (acknowledgment latency).
 
 Supplier lateness drift reads the 856 expectations of ``hub.intel.risk``: how many hours after
-its SLA each ship notice arrived. (Crossdock records carrier API outcomes per connector, not
-per lane and attempt, so lane failure rates are not fed from the hub yet; the carrier API
-failure case covers a failing carrier.)
+its SLA each ship notice arrived. A lane whose carrier keeps failing reads the carriers' tracking
+reports, each an attempt on its shipment's lane (``hub.intel.lanes``); a carrier API that fails
+outright is the carrier API failure case of ``hub.sources``.
 
 An alert opens a case once: its ``alert_key`` (partner, flow, metric, direction, day) is
 recorded with the case in ``intel_decisions``, and while that case is open the same alert on
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import func, select
 
+from hub.intel.lanes import lane_attempts
 from hub.intel.risk import expectations
 from hub.ops.cases import open_cases
 from hub.ops.rules import partner_policies
@@ -48,6 +49,7 @@ from pipelines.intelligence.anomaly import (
     AnomalyConfig,
     FlowPoint,
     LatenessObservation,
+    detect_failing_lanes,
     detect_flow_anomalies,
     detect_late_drift,
 )
@@ -144,8 +146,10 @@ class FlowWatch:
             lateness = [LatenessObservation(e.partner, e.arrived_at, (e.arrived_at - e.due_at).total_seconds() / 3600)
                         for e in expectations(s, since=now - timedelta(days=self.config.lateness_baseline_days + 7))
                         if e.kind == "856" and e.arrived_at is not None]
+            attempts = lane_attempts(s, since=now - timedelta(days=self.config.carrier_baseline_days + 2))
         found = [f for f in detect_flow_anomalies(points, now=now, config=self.config) if _keep(f)]
         found += detect_late_drift(lateness, now=now, config=self.config)
+        found += detect_failing_lanes(attempts, now=now, config=self.config)
         return found
 
     def run(self, *, now: datetime | None = None) -> int:

@@ -1,0 +1,90 @@
+"""Carrier outcomes per lane from the hub's own documents, for ``detect_failing_lanes``.
+
+Every tracking report a carrier sends for a shipment (a ``shipment_status`` document: an X12 214
+or a polled carrier API) is one attempt of that carrier on the shipment's lane. It failed when its
+latest event is an ``exception``, ``returned`` or ``cancelled`` — the events a distributor's
+transport desk chases. ``delayed`` is not a failure: a late truck is the lateness detector's.
+
+The lane is where the shipment goes from and to, read from the ship notice the report belongs to
+(its tracking number, shipment id or purchase order): ``ship_from`` (else the seller) to
+``ship_to`` (else the buyer). A report that matches no ship notice takes the cities of its first
+and last event locations; one with neither is left out (no lane to judge it on).
+
+Usage:
+    attempts = lane_attempts(session, since=now - timedelta(days=21))
+    detect_failing_lanes(attempts, now=now)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from hub.storage.tables import Document
+from pipelines.intelligence.anomaly import CarrierAttempt
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+__all__ = ["FAILED_EVENTS", "lane_attempts", "lane_of_notice"]
+
+FAILED_EVENTS = frozenset({"exception", "returned", "cancelled"})
+NOTICE_LOOKBACK = timedelta(days=30)  # a shipment's tracking reports come within weeks of its ship notice
+
+
+def _id(party: Any) -> str | None:
+    return str(party["id"]) if isinstance(party, Mapping) and party.get("id") else None
+
+
+def lane_of_notice(notice: Mapping[str, Any]) -> str | None:
+    """``"WH-EAST->ACME-DC4"`` for a ship notice's canonical JSON, or None without both ends."""
+    origin = _id(notice.get("ship_from")) or _id(notice.get("seller"))
+    destination = _id(notice.get("ship_to")) or _id(notice.get("buyer"))
+    return f"{origin}->{destination}" if origin and destination else None
+
+
+def _lane_of_events(events: list[Mapping[str, Any]]) -> str | None:
+    located = [e for e in sorted(events, key=lambda e: str(e.get("occurred_at", "")))
+               if isinstance(e.get("location"), Mapping) and e["location"].get("city")]
+    if len(located) < 2:
+        return None
+    first, last = located[0]["location"]["city"], located[-1]["location"]["city"]
+    return f"{first}->{last}" if first != last else None
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def lane_attempts(s: Session, *, since: datetime) -> list[CarrierAttempt]:
+    """Every carrier report received since ``since``, as an attempt on its lane, oldest first."""
+    lanes: dict[str, str] = {}  # tracking number, shipment id or PO number -> lane
+    notices = select(Document.canonical).where(Document.document_type == "ship_notice",
+                                               Document.created_at >= since - NOTICE_LOOKBACK)
+    for (notice,) in s.execute(notices.order_by(Document.id)):
+        lane = lane_of_notice(notice)
+        if lane is None:
+            continue
+        for ref in (notice.get("tracking_number"), notice.get("shipment_id"),
+                    *(o.get("po_number") for o in notice.get("orders", []))):
+            if ref:
+                lanes[str(ref)] = lane
+    out = []
+    for status, at in s.execute(select(Document.canonical, Document.created_at)
+                                .where(Document.document_type == "shipment_status", Document.created_at >= since,
+                                       Document.direction != "outbound")
+                                .order_by(Document.created_at)):
+        events = [e for e in status.get("events", []) if isinstance(e, Mapping)]
+        carrier = status.get("carrier_scac")
+        if not events or not carrier:
+            continue
+        refs = (status.get("tracking_number"), status.get("shipment_id"), *status.get("po_numbers", []))
+        lane = next((lanes[str(r)] for r in refs if r and str(r) in lanes), None) or _lane_of_events(events)
+        if lane is None:
+            continue
+        latest = max(events, key=lambda e: str(e.get("occurred_at", "")))
+        out.append(CarrierAttempt(lane, str(carrier), _aware(at), latest.get("code") not in FAILED_EVENTS))
+    return out
