@@ -17,14 +17,6 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from connectors.transports.directory import DirectoryConfig, DirectorySource
-from hub.api import admin, deadletters, documents, inbound, ops, webhooks
-from hub.api import cases as cases_api
-from hub.api import intel as intel_api
-from hub.api import kpis as kpis_api
-from hub.api import outbox as outbox_api
-from hub.api import reconcile as reconcile_api
-from hub.api import refdata as refdata_api
-from hub.api.problems import install_problem_handlers
 from hub.auth import Principal, create_key, hash_key
 from hub.edi import api as edi_api
 from hub.erp.documents import ErpDocumentFeed
@@ -143,6 +135,16 @@ class Hub:
 
 
 def create_app(settings: Settings | None = None, *, hub: Hub | None = None) -> FastAPI:
+    # The routes are imported here: workers and schedulers build a Hub and serve no API.
+    from hub.api import admin, deadletters, documents, inbound, ops, webhooks
+    from hub.api import cases as cases_api
+    from hub.api import intel as intel_api
+    from hub.api import kpis as kpis_api
+    from hub.api import outbox as outbox_api
+    from hub.api import reconcile as reconcile_api
+    from hub.api import refdata as refdata_api
+    from hub.api.problems import install_problem_handlers
+
     settings = settings or Settings()
     the_hub = hub or Hub(settings)
 

@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import httpx
-
 from canonical.errors import ConfigurationError, PermanentError, RetryableError
 from hub.erp.destination import deliver_to_erp
+from hub.http import shared_client
 
 __all__ = ["Delivered", "deliver", "parse_retry_after", "write_atomic"]
 
@@ -76,7 +75,7 @@ def deliver(destination: dict[str, Any], document: dict[str, Any], *, key: str, 
         url = str(destination["url"])
         headers = {"Content-Type": "application/json", "Idempotency-Key": key,
                    "X-Crossdock-Document-Id": str(document_id), **destination.get("headers", {})}
-        response = httpx.post(url, content=body, headers=headers, timeout=timeout)
+        response = shared_client().post(url, content=body, headers=headers, timeout=timeout)
         status = response.status_code
         if status < 300:
             return Delivered(f"{url} answered {status}")

@@ -11,10 +11,10 @@ into a ``carrier_api_failure`` case with the partner's fallback carrier as the r
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,9 +24,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from connectors.base import Connector, ConnectorConfig, Inbox, StateStore
-from connectors.transports.rest_poll import RestPollConfig, RestPollSource
-from connectors.transports.sftp import SftpConfig, SftpSource
-from connectors.transports.soap_poll import SoapPollConfig, SoapPollSource
 from hub.storage.db import Database
 from hub.storage.tables import Case, Partner, utcnow
 from pipelines.classify import error_code
@@ -38,17 +35,31 @@ log = structlog.get_logger("crossdock.sources")
 
 @dataclass(frozen=True, slots=True)
 class _Kind:
-    config_model: type[ConnectorConfig]
-    build: Callable[[str, str, ConnectorConfig, Inbox, StateStore, str], Connector]
+    """A pull connector, imported when a profile first uses it: paramiko, zeep and their
+    dependencies stay out of every process that has no such connector (faster starts)."""
+
+    module: str
+    config_name: str
+    source_name: str
+    per_partner: bool  # the source takes partner_id and name
+
+    @property
+    def config_model(self) -> type[ConnectorConfig]:
+        model: type[ConnectorConfig] = getattr(importlib.import_module(self.module), self.config_name)
+        return model
+
+    def build(self, partner: str, name: str, cfg: ConnectorConfig, inbox: Inbox, state: StateStore,
+              node: str) -> Connector:
+        source = getattr(importlib.import_module(self.module), self.source_name)
+        extra = {"partner_id": partner, "name": name} if self.per_partner else {}
+        built: Connector = source(config=cfg, inbox=inbox, state=state, node_id=node, **extra)
+        return built
 
 
 KINDS: dict[str, _Kind] = {
-    "sftp": _Kind(SftpConfig, lambda partner, name, cfg, inbox, state, node: SftpSource(
-        config=cfg, inbox=inbox, state=state, node_id=node)),  # type: ignore[arg-type]
-    "rest_poll": _Kind(RestPollConfig, lambda partner, name, cfg, inbox, state, node: RestPollSource(
-        partner_id=partner, config=cfg, inbox=inbox, state=state, name=name, node_id=node)),  # type: ignore[arg-type]
-    "soap_poll": _Kind(SoapPollConfig, lambda partner, name, cfg, inbox, state, node: SoapPollSource(
-        partner_id=partner, config=cfg, inbox=inbox, state=state, name=name, node_id=node)),  # type: ignore[arg-type]
+    "sftp": _Kind("connectors.transports.sftp", "SftpConfig", "SftpSource", per_partner=False),
+    "rest_poll": _Kind("connectors.transports.rest_poll", "RestPollConfig", "RestPollSource", per_partner=True),
+    "soap_poll": _Kind("connectors.transports.soap_poll", "SoapPollConfig", "SoapPollSource", per_partner=True),
 }
 
 

@@ -38,6 +38,7 @@ from connectors.transports.as2 import (
 )
 from hub.edi.mdn import chase_overdue
 from hub.edi.profile import EdiProfile, edi_profile
+from hub.http import shared_client
 from hub.partners import partner_dict
 from hub.storage.db import Database
 from hub.storage.edi_tables import EdiOutbound
@@ -146,7 +147,7 @@ class EdiSender:
             config = AS2PartnerConfig.model_validate(profile.get("as2") or {})
             request = build_request(raw, config=config, filename=name, content_type=_CONTENT_TYPE[standard])
             self._remember(row_id, request.sent)
-            result = post_request(request, config=config)
+            result = post_request(request, config=config, client=shared_client())
             if result.mdn is not None:
                 return f"MDN {result.mdn.disposition}", None
             if config.mdn_mode is MdnMode.ASYNC:

@@ -11,7 +11,8 @@ Feature names follow one convention: ``group=value`` is an indicator (one-hot), 
 group has a ``group=other`` bucket that takes the values too rare at training time (or new
 since); any other name is a number, and a caller must give it.
 
-Training imports scikit-learn (inside ``fit_logistic`` only); predicting needs numpy only.
+Training imports scikit-learn (inside ``fit_logistic`` only); predicting needs numpy only, imported on
+first use.
 
 Exceptions::
 
@@ -32,9 +33,21 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
+else:
+    class _Numpy:
+        """numpy on first use: every hub process imports this module, few of them score a model."""
+
+        def __getattr__(self, name: str) -> Any:
+            import numpy
+
+            globals()["np"] = numpy
+            return getattr(numpy, name)
+
+    np = _Numpy()
 
 __all__ = [
     "FORMAT",
