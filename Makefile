@@ -21,11 +21,9 @@ run: setup
 	$(BIN)/crossdock serve
 
 ## Run every test (SQLite and PostgreSQL; services must be up, see .ci/run). The chaos suite
-## restarts PostgreSQL and RabbitMQ, so it runs on its own after the rest.
-CHAOS := tests/e2e/test_chaos_distributed.py
+## restarts a PostgreSQL server and a RabbitMQ node of its own, so it runs beside the rest.
 test: setup
-	$(BIN)/pytest -n 2 --dist loadgroup --ignore=$(CHAOS) $(PYTEST_ARGS)
-	$(BIN)/pytest $(CHAOS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 test-fast: setup
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)

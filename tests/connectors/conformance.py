@@ -59,8 +59,8 @@ from connectors.base import ConnectorConfig, Inbox, Receipt, StoredReceipt
 from hub.inbox import BlobStore, DatabaseInbox
 from hub.state import DatabaseStateStore
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import InboxEntry, Job
+from tests.support.services import sqlite_database
 
 __all__ = [
     "CrashAfterStore",
@@ -162,8 +162,7 @@ class Hub:
 
 
 def make_hub(root: Path) -> Hub:
-    url = f"sqlite:///{root / 'hub.db'}"
-    upgrade(url)
+    url = sqlite_database(root / "hub.db")
     db = Database(url)
     return Hub(db, DatabaseInbox(db, blobs=BlobStore(root / "blobs")), DatabaseStateStore(db))
 

@@ -88,7 +88,7 @@ def test_two_serve_processes_polling_one_directory_take_each_file_once(
         first.add_partner("ACME")
         folder = shared / "ACME" / "purchase_order"
         folder.mkdir(parents=True)
-        n = 300
+        n = 150
         for i in range(n):
             tmp = folder / f".po-{i}.tmp"
             tmp.write_text(json.dumps(purchase_order | {"po_number": f"DIR-{i:04d}"}))

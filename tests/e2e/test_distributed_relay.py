@@ -9,7 +9,6 @@ import pytest
 
 from hub.runtime.relay import INGEST_GRACE_SECONDS, Relay
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import InboxEntry, Job, utcnow
 from tests.support.services import postgres_database
 
@@ -18,7 +17,6 @@ pytestmark = [pytest.mark.postgres]
 @pytest.fixture
 def db() -> Iterator[Database]:
     with postgres_database() as url:
-        upgrade(url)
         database = Database(url)
         yield database
         database.dispose()

@@ -21,13 +21,14 @@ from tests.e2e.edi_support import LINES, outbound, received, unacknowledged, wir
 from tests.e2e.test_edi_buyer import place, replies
 from tests.support.hubproc import HubProcess
 from tests.support.mock_edi import MockEdi
+from tests.support.services import sqlite_database
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def hub_sqlite(tmp_path: Any) -> Any:
-    hub = HubProcess(tmp_path / "hub", database_url=f"sqlite:///{tmp_path / 'crossdock.db'}")
+    hub = HubProcess(tmp_path / "hub", database_url=sqlite_database(tmp_path / "crossdock.db"))
     hub.start()
     try:
         yield hub

@@ -11,13 +11,14 @@ import pytest
 from tests.e2e.edi_support import outbound, purchase_order, received, unacknowledged
 from tests.support.hubproc import HubProcess
 from tests.support.mock_edi import MockEdi
+from tests.support.services import sqlite_database
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def hub_sqlite(tmp_path: Path) -> Iterator[HubProcess]:
-    hub = HubProcess(tmp_path / "hub", database_url=f"sqlite:///{tmp_path / 'crossdock.db'}")
+    hub = HubProcess(tmp_path / "hub", database_url=sqlite_database(tmp_path / "crossdock.db"))
     hub.start()
     try:
         yield hub

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.e2e.edi_support import LINES, outbound, received, unacknowledged, wire_seller
 from tests.support.hubproc import HubProcess
 from tests.support.mock_edi import MockEdi
+from tests.support.services import sqlite_database
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +87,7 @@ def test_automatic_answer_confirms_up_to_stock_and_ships_only_what_it_confirmed(
 
 @pytest.fixture
 def hub_sqlite(tmp_path: Path) -> Iterator[HubProcess]:
-    hub = HubProcess(tmp_path / "hub", database_url=f"sqlite:///{tmp_path / 'crossdock.db'}")
+    hub = HubProcess(tmp_path / "hub", database_url=sqlite_database(tmp_path / "crossdock.db"))
     hub.start()
     try:
         yield hub
@@ -115,5 +117,54 @@ def test_a_change_before_shipping_is_answered_with_an_865(hub_sqlite: HubProcess
     assert [(ln["line"], ln["ordered"], ln["confirmed"]) for ln in lines] == [("1", "10", "10"), ("2", "6", "6")]
     assert mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-CHG1"}).json() == []
     assert unacknowledged(mock_edi) == []
+    cases = hub.client.get("/api/v1/cases", params={"partner": "MOCKEDI"}).json()
+    assert not (cases["items"] if isinstance(cases, dict) else cases)  # answered: nothing for a person
+
+
+def _edifact_segments(raw: str) -> list[list[list[str]]]:
+    """Each segment as elements of components (Crossdock writes no release characters here)."""
+    return [[e.split(":") for e in s.strip().split("+")] for s in raw.split("'") if s.strip()]
+
+
+def test_an_edifact_change_before_shipping_is_answered_with_an_ordrsp(
+        hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
+    hub = hub_sqlite
+    wire_seller(hub, mock_edi, standard="edifact", auto_respond=("855", "865"))
+    # mock-edi, as buyer, halves its first line with an ORDCHG once Crossdock's ORDRSP arrives
+    mock_edi.client.patch_partner("CROSSDOCK", behaviour="change-after-confirm")
+    mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-CHG2")
+
+    def answered() -> list[dict[str, Any]] | None:
+        rows = outbound(hub, partner="MOCKEDI")
+        if [r["set_id"] for r in rows].count("ORDRSP") < 2:
+            return None
+        if any(r["status"] != "sent" or r["ack_status"] == "pending" for r in rows):
+            return None
+        return rows
+    rows = hub.wait_for(answered, timeout=30)
+    first, answer = [r for r in rows if r["set_id"] == "ORDRSP"]
+    assert all(r["ack_status"] == "accepted" and r["receipt"].startswith("MDN") for r in (first, answer))
+    assert {r["set_id"] for r in rows} == {"ORDRSP", "CONTRL"}  # no 865 in EDIFACT, no 856 / 810 asked for
+    segments = _edifact_segments(hub.client.get(f"/api/v1/edi/outbound/{answer['id']}/raw").text)
+    bgm = next(s for s in segments if s[0] == ["BGM"])
+    assert bgm[1:] == [["231"], ["SO-PO-CHG2"], ["4"], ["AP"]]  # a response, answering a change, accepted
+    assert [s[1] for s in segments if s[0] == ["RFF"]] == [["ON", "PO-CHG2"], ["CR", "PO-CHG2-1"]]
+    lines = [s[1:3] for s in segments if s[0] == ["LIN"]]
+    assert lines == [[["1"], ["5"]]]  # only the line the change names, accepted
+    assert [s[1] for s in segments if s[0] == ["QTY"]] == [["21", "5", "PCE"], ["113", "5", "PCE"]]
+    first_bgm = next(s for s in _edifact_segments(hub.client.get(f"/api/v1/edi/outbound/{first['id']}/raw").text)
+                     if s[0] == ["BGM"])
+    assert first_bgm[3] == ["9"]  # the answer to the order itself is still the original
+
+    change = [r for r in received(hub, partner="MOCKEDI", po_number="PO-CHG2") if r["set_id"] == "ORDCHG"]
+    assert [(r["status"], r["notes"]) for r in change] == [("accepted", [])]
+    events = mock_edi.client.timeline("PO-CHG2")["events"]
+    assert [e["code"] for e in events if e["event"] == "received"] == ["ORDRSP", "ORDRSP"]
+    assert all(e["findings"] == [] and e["accepted"] for e in events if "findings" in e)
+    said = mock_edi.client.order("PO-CHG2")["reconciliation"]
+    assert [(ln["line"], ln["ordered"], ln["confirmed"]) for ln in said] == [("1", "5", "5"), ("2", "4", "4")]
+    assert mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-CHG2"}).json() == []
+    assert unacknowledged(mock_edi) == []
+    assert hub.client.get("/api/v1/edi/unacknowledged").json() == []
     cases = hub.client.get("/api/v1/cases", params={"partner": "MOCKEDI"}).json()
     assert not (cases["items"] if isinstance(cases, dict) else cases)  # answered: nothing for a person

@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.test_pipelines_cases import REFDATA, import_refdata, operator, order, post
 from tests.support.hubproc import HubProcess
+from tests.support.services import sqlite_database
 
 FAST = {"CROSSDOCK_INTEL_INTERVAL_SECONDS": "1"}
 TOLERANT = {**REFDATA, "price_lists": [{**p, "tolerance_percent": "1"} for p in REFDATA["price_lists"]]}
@@ -22,7 +23,7 @@ TOLERANT = {**REFDATA, "price_lists": [{**p, "tolerance_percent": "1"} for p in 
 @pytest.fixture(params=["embedded-sqlite", "distributed-postgres"])
 def intel_hub(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HubProcess]:
     if request.param == "embedded-sqlite":
-        proc = HubProcess(tmp_path / "hub", database_url=f"sqlite:///{tmp_path / 'crossdock.db'}", env=FAST)
+        proc = HubProcess(tmp_path / "hub", database_url=sqlite_database(tmp_path / "crossdock.db"), env=FAST)
         proc.start()
         try:
             yield proc
@@ -54,7 +55,12 @@ def test_agents_act_under_policy_and_every_decision_is_explained(intel_hub: HubP
     import_refdata(hub, tmp_path, TOLERANT)
 
     auto = post(hub, "ACME", order("PO-1", "2.51"))  # +0.4 %, 0.24 EUR at risk: routine
-    assert auto["status"] == "case", auto
+    # it stops at a price case, which the scheduler's next agent pass (every second here) resolves:
+    # on a busy machine that can happen before the answer is read, which then says processed
+    assert auto["status"] in ("case", "processed"), auto
+    [found] = hub.client.get("/api/v1/cases", params={"partner": "ACME", "business_key": "ACME/PO-1"}).json()["items"]
+    assert auto.get("case_id", found["id"]) == found["id"]
+    auto["case_id"] = found["id"]
     # the scheduler's pass resolves it and the order goes on, once
     docs = hub.wait_for(lambda: _documents(hub, "ACME/PO-1"), timeout=60)
     assert len(docs) == 1

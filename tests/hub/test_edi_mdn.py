@@ -17,8 +17,8 @@ from connectors.transports.as2.mdn import render_mdn
 from hub.edi.mdn import MdnReceiver, chase_overdue
 from hub.storage.db import Database
 from hub.storage.edi_tables import EdiOutbound
-from hub.storage.migrate import upgrade
 from hub.storage.tables import Case, DeadLetter, InboxEntry, Partner, utcnow
+from tests.support.services import sqlite_database
 
 RAW = b"ISA*00*          *00*          *ZZ*ACME           *ZZ*MOCKEDI        *~"
 MIC = base64.b64encode(hashlib.sha256(RAW).digest()).decode()
@@ -27,8 +27,7 @@ SENT_ID = "<sent-1@ACME>"
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'crossdock.db'}"
-    upgrade(url)
+    url = sqlite_database(tmp_path / "crossdock.db")
     d = Database(url)
     with d.session() as s:
         for pid, as2_id in (("MOCKSELLER", "MOCKEDI"), ("OTHER", "OTHERCO")):

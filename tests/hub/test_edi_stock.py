@@ -17,8 +17,8 @@ from hub.edi.responses import answers_for
 from hub.edi.stock import StockCheck
 from hub.ops.refdata import DbReferenceData, import_dataset
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from pipelines.refdata import ReferenceDataSet
+from tests.support.services import sqlite_database
 
 DAY = date(2026, 11, 23)
 PARTNER: dict[str, Any] = {"id": "SHOP", "edi": {"standard": "edifact", "interchange_id": "SHOP",
@@ -35,8 +35,7 @@ REFDATA = {
 
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'stock.db'}"
-    upgrade(url)
+    url = sqlite_database(tmp_path / "stock.db")
     d = Database(url)
     with d.session() as s:
         import_dataset(s, ReferenceDataSet.model_validate(REFDATA))

@@ -23,10 +23,10 @@ from hub.erp.documents import ErpDocumentFeed
 from hub.reconcile import Reconciler
 from hub.storage.db import Database
 from hub.storage.edi_tables import EdiOutbound
-from hub.storage.migrate import upgrade
 from hub.storage.reconcile_tables import ReconcileRun
 from hub.storage.tables import Case, Document, Partner, utcnow
 from tests.support.mock_sap import MockSap
+from tests.support.services import sqlite_database
 
 pytestmark = pytest.mark.mock_sap
 
@@ -42,8 +42,7 @@ def order(po: str) -> PurchaseOrder:
 
 
 def test_partner_documents_clean_then_each_planted_difference_opens_a_case(tmp_path: Path, mock_sap: MockSap) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
-    upgrade(db.url)
+    db = Database(sqlite_database(tmp_path / "hub.db"))
     connection = {"base_url": mock_sap.base_url, "auth": "none"}
     with db.session() as s:
         s.add(Partner(id="SHOPCO", name="Shop Co", role="customer", profile={"edi": EDI, "destinations": [

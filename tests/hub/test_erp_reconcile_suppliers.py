@@ -17,10 +17,10 @@ from canonical.documents import Invoice, ShipNotice
 from hub.erp import ErpSupplierTarget, post_supplier_document
 from hub.reconcile import Reconciler
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.reconcile_tables import ReconcileRun
 from hub.storage.tables import Case, Document, Partner
 from tests.support.mock_sap import MockSap
+from tests.support.services import sqlite_database
 
 pytestmark = pytest.mark.mock_sap
 
@@ -45,8 +45,7 @@ def invoice(number: str, price: str) -> dict[str, Any]:
 
 
 def test_supplier_postings_clean_then_each_planted_difference_opens_a_case(tmp_path: Path, mock_sap: MockSap) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
-    upgrade(db.url)
+    db = Database(sqlite_database(tmp_path / "hub.db"))
     erp = {"connection": {"base_url": mock_sap.base_url, "auth": "none"}, "supplier": SUPPLIER,
            "send_purchase_orders": False}
     target = ErpSupplierTarget.model_validate(erp)

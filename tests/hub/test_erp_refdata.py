@@ -10,15 +10,14 @@ from sqlalchemy import select
 from hub.erp.refdata_sync import ErpReferenceSync
 from hub.ops.refdata import import_dataset, load_dataset
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import Partner
 from pipelines.refdata import Customer, ReferenceDataSet
 from tests.support.mock_sap import MockSap
+from tests.support.services import sqlite_database
 
 
 def test_products_and_the_sold_to_party_arrive_and_a_central_block_follows(tmp_path: Path, mock_sap: MockSap) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'hub.db'}")
-    upgrade(db.url)
+    db = Database(sqlite_database(tmp_path / "hub.db"))
     dest = {"type": "sap_s4", "erp": {"connection": {"base_url": mock_sap.base_url, "auth": "none"},
                                       "sold_to": "1000001", "materials": {"ACME-WID": "TG11"},
                                       "sync_reference_data": True}}

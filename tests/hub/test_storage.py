@@ -19,11 +19,17 @@ from hub.storage.migrate import current_revision, head_revision, upgrade
 from hub.storage.tables import Base, InboxEntry, Job
 
 
-def test_migrations_build_exactly_the_models(db: Database) -> None:
-    assert current_revision(db.engine) == head_revision(db.url)
-    with db.engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
-    upgrade(db.url)  # running it again is a no-op
+def test_migrations_build_exactly_the_models(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    db = Database(empty_database_url)
+    try:
+        assert current_revision(db.engine) == head_revision(db.url)
+        with db.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+        upgrade(db.url)  # running it again is a no-op
+        assert current_revision(db.engine) == head_revision(db.url)
+    finally:
+        db.dispose()
 
 
 def test_inbox_stores_raw_and_queues_a_job(db: Database, tmp_path: Path) -> None:

@@ -26,16 +26,16 @@ __all__ = ["BROKER_URL", "Cluster", "Role", "broker_available"]
 BROKER_URL = os.environ.get("CROSSDOCK_TEST_BROKER", "amqp://guest:guest@127.0.0.1:5672//")
 
 
-def broker_available() -> str | None:
+def broker_available(url: str = BROKER_URL) -> str | None:
     """None if RabbitMQ answers, else why not."""
     from kombu import Connection
 
     try:
-        with Connection(BROKER_URL, connect_timeout=3) as conn:
+        with Connection(url, connect_timeout=3) as conn:
             conn.ensure_connection(max_retries=1)
         return None
     except Exception as exc:
-        return f"{BROKER_URL.split('@')[-1]}: {exc}"
+        return f"{url.split('@')[-1]}: {exc}"
 
 
 class Role:
@@ -88,12 +88,14 @@ class Cluster(HubProcess):
     """A `HubProcess` whose serve runs in distributed mode, plus its workers and schedulers."""
 
     def __init__(self, data_dir: Path, *, database_url: str, workers: int = 1, concurrency: int = 2,
-                 schedulers: int = 1, env: dict[str, str] | None = None, port: int | None = None) -> None:
+                 schedulers: int = 1, env: dict[str, str] | None = None, port: int | None = None,
+                 broker_url: str = BROKER_URL) -> None:
         if database_url.startswith("sqlite"):
             raise ValueError("distributed mode runs on PostgreSQL")
         self.prefix = f"cdk-t-{uuid.uuid4().hex[:10]}"
+        self.broker_url = broker_url
         super().__init__(data_dir, database_url=database_url, port=port, env={
-            "CROSSDOCK_MODE": "distributed", "CROSSDOCK_BROKER_URL": BROKER_URL,
+            "CROSSDOCK_MODE": "distributed", "CROSSDOCK_BROKER_URL": broker_url,
             "CROSSDOCK_QUEUE_PREFIX": self.prefix, "CROSSDOCK_SCHEDULER_LEASE_SECONDS": "2", **(env or {})})
         data_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_ports = [free_port() for _ in range(workers)]
@@ -103,17 +105,18 @@ class Cluster(HubProcess):
         self.schedulers = [Role(f"scheduler-{i}", ["scheduler"], self.env, data_dir) for i in range(schedulers)]
 
     def start(self, timeout: float = 120.0) -> Cluster:
-        why = broker_available()
+        why = broker_available(self.broker_url)
         deadline = time.monotonic() + 60
-        while why is not None and time.monotonic() < deadline:  # a chaos test may be restarting it
+        while why is not None and time.monotonic() < deadline:  # still starting, or being restarted
             time.sleep(1)
-            why = broker_available()
+            why = broker_available(self.broker_url)
         if why is not None:
             require_service("RabbitMQ", why)
-        super().start(timeout)  # serve migrates the database first
         try:
+            # all at once: the test databases come migrated (serve's own upgrade then finds nothing to do)
             for role in (*self.workers, *self.schedulers):
                 role.start()
+            super().start(timeout)
             for role in self.workers:
                 self.wait_ready(role, timeout)
         except BaseException:
@@ -151,7 +154,7 @@ class Cluster(HubProcess):
         from kombu import Connection
 
         try:
-            with Connection(BROKER_URL, connect_timeout=3) as conn:
+            with Connection(self.broker_url, connect_timeout=3) as conn:
                 channel = conn.default_channel
                 for kind in ("ingest", "deliver"):
                     channel.queue_delete(f"{self.prefix}.{kind}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.services import free_port
+from tests.support.services import free_port, probe
 
 __all__ = ["ADMIN_KEY", "HubProcess"]
 
@@ -64,7 +64,7 @@ class HubProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"crossdock serve exited with {self.proc.returncode}:\n{self.logs()[-4000:]}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                if probe().get(f"{self.url}/healthz").status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

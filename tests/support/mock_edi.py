@@ -30,6 +30,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.services import probe
+
 __all__ = ["MockEdi", "MockEdiClient", "MockEdiError", "free_port", "mock_edi",
            "mock_edi_factory", "start_mock_edi"]
 
@@ -172,7 +174,7 @@ def _wait_healthy(proc: subprocess.Popen[bytes], url: str, timeout: float) -> bo
         if proc.poll() is not None:
             return False
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}/_mock/health", timeout=1.0).status_code == 200:
+            if probe().get(f"{url}/_mock/health").status_code == 200:
                 return True
         time.sleep(0.05)
     return False

@@ -34,6 +34,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.services import probe
+
 __all__ = [
     "MockSap",
     "MockSapControl",
@@ -250,7 +252,7 @@ def start_mock_sap(options: MockSapOptions | None = None, *, startup_timeout: fl
         if found:
             base_url, port = found.group(1), int(found.group(2))
             try:
-                if httpx.get(f"{base_url}/_mock/health", timeout=1.0).status_code == 200:
+                if probe().get(f"{base_url}/_mock/health").status_code == 200:
                     control = MockSapControl(base_url, options.basic_auth, options.oauth)
                     return MockSap(base_url, port, options, process, log_path, control)
             except httpx.HTTPError:

@@ -35,8 +35,8 @@ from connectors.transports.rest_poll import (
 from hub.inbox import BlobStore, DatabaseInbox
 from hub.state import DatabaseStateStore
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import InboxEntry
+from tests.support.services import sqlite_database
 
 
 @dataclass
@@ -107,8 +107,7 @@ def api() -> Iterator[Callable[[Callable[[Seen], Reply]], Api]]:
 
 @pytest.fixture
 def hub(tmp_path: Path) -> tuple[DatabaseInbox, DatabaseStateStore, Database]:
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    upgrade(url)
+    url = sqlite_database(tmp_path / "hub.db")
     db = Database(url)
     return DatabaseInbox(db, blobs=BlobStore(tmp_path / "blobs")), DatabaseStateStore(db), db
 

@@ -24,8 +24,8 @@ from connectors.transports.webhook import (
 from hub.inbox import BlobStore, DatabaseInbox
 from hub.state import DatabaseStateStore
 from hub.storage.db import Database
-from hub.storage.migrate import upgrade
 from hub.storage.tables import InboxEntry
+from tests.support.services import sqlite_database
 
 SHOP_ORDER = json.dumps({
     "id": "WS-100234", "created_at": "2026-11-23T17:02:11Z", "currency": "EUR",
@@ -45,8 +45,7 @@ NOW = 1_795_000_000.0
 
 @pytest.fixture
 def hub(tmp_path: Path) -> tuple[DatabaseInbox, DatabaseStateStore, Database]:
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    upgrade(url)
+    url = sqlite_database(tmp_path / "hub.db")
     db = Database(url)
     return DatabaseInbox(db, blobs=BlobStore(tmp_path / "blobs")), DatabaseStateStore(db), db
 
