@@ -13,8 +13,10 @@ Usage:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -31,8 +33,11 @@ def _as(user: str, args: list[str], *, env: dict[str, str] | None = None, timeou
         check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run as ``user`` when we are root (initdb refuses root; RabbitMQ's files belong to rabbitmq)."""
     command = ["runuser", "-u", user, "--", *args] if os.geteuid() == 0 else args
-    return subprocess.run(command, env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                          timeout=timeout, check=check)
+    done = subprocess.run(command, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+                          timeout=timeout)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return done
 
 
 def _workdir(owner: str) -> Path:
@@ -102,16 +107,29 @@ class PrivateRabbitMQ:
 
     def __enter__(self) -> PrivateRabbitMQ:
         _as("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server", "-detached"], env=self.env)
-        self._ctl("await_startup", "--timeout", "120", timeout=150)
-        return self
+        # -detached returns before the node is reachable; await_startup fails at once (69) until it is
+        deadline = time.monotonic() + 150
+        while True:
+            done = self._ctl("await_startup", "--timeout", "60", check=False, timeout=90)
+            if done.returncode == 0:
+                return self
+            if time.monotonic() > deadline:
+                logs = "\n".join(f.read_text(errors="replace")[-2000:] for f in (self.dir / "log").glob("*.log"))
+                self.__exit__()
+                raise RuntimeError(f"RabbitMQ node {self.node} did not start: {done.stdout}{done.stderr}\n{logs}")
+            time.sleep(1)
 
     def __exit__(self, *exc: Any) -> None:
         self._ctl("stop", check=False, timeout=60)
+        pid = self.dir / "pid"
+        if pid.exists() and pid.read_text().strip().isdigit():  # a node rabbitmqctl could not reach
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(pid.read_text().strip()), signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def _ctl(self, *args: str, check: bool = True, timeout: float = 120) -> None:
-        _as("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, *args], env=self.env,
-            timeout=timeout, check=check)
+    def _ctl(self, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return _as("rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", self.node, *args], env=self.env,
+                   timeout=timeout, check=check)
 
     def restart(self) -> None:
         """The broker goes away and comes back: connections drop, durable queues stay."""
