@@ -110,12 +110,19 @@ def test_a_change_before_shipping_is_answered_with_an_865(hub_sqlite: HubProcess
     bca = next(s for s in segments if s[0].strip() == "BCA")
     assert (bca[2], bca[3], bca[5]) == ("AD", "PO-CHG1", "1")  # accepted, the order, the change it answers
     assert [s[:3] for s in segments if s[0].strip() == "ACK"] == [["ACK", "IA", "6"]]
-    events = mock_edi.client.timeline("PO-CHG1")["events"]
-    assert [e["code"] for e in events if e["event"] == "received"] == ["855", "865"]
+    _filed_cleanly(hub, mock_edi, "PO-CHG1", ["855", "865"], [("1", "10", "10"), ("2", "6", "6")])
+
+
+def _filed_cleanly(hub: HubProcess, mock_edi: MockEdi, po: str, received_codes: list[str],
+                   confirmed: list[tuple[str, str, str]]) -> None:
+    """mock-edi filed our answers to ``po`` without findings or disagreements, its lines now say
+    (line, ordered, confirmed) as given, nothing is left unacknowledged and no case was opened."""
+    events = mock_edi.client.timeline(po)["events"]
+    assert [e["code"] for e in events if e["event"] == "received"] == received_codes
     assert all(e["findings"] == [] and e["accepted"] for e in events if "findings" in e)
-    lines = mock_edi.client.order("PO-CHG1")["reconciliation"]
-    assert [(ln["line"], ln["ordered"], ln["confirmed"]) for ln in lines] == [("1", "10", "10"), ("2", "6", "6")]
-    assert mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-CHG1"}).json() == []
+    lines = mock_edi.client.order(po)["reconciliation"]
+    assert [(ln["line"], ln["ordered"], ln["confirmed"]) for ln in lines] == confirmed
+    assert mock_edi.client.call("GET", "/_mock/disagreements", params={"po": po}).json() == []
     assert unacknowledged(mock_edi) == []
     cases = hub.client.get("/api/v1/cases", params={"partner": "MOCKEDI"}).json()
     assert not (cases["items"] if isinstance(cases, dict) else cases)  # answered: nothing for a person
@@ -158,13 +165,5 @@ def test_an_edifact_change_before_shipping_is_answered_with_an_ordrsp(
 
     change = [r for r in received(hub, partner="MOCKEDI", po_number="PO-CHG2") if r["set_id"] == "ORDCHG"]
     assert [(r["status"], r["notes"]) for r in change] == [("accepted", [])]
-    events = mock_edi.client.timeline("PO-CHG2")["events"]
-    assert [e["code"] for e in events if e["event"] == "received"] == ["ORDRSP", "ORDRSP"]
-    assert all(e["findings"] == [] and e["accepted"] for e in events if "findings" in e)
-    said = mock_edi.client.order("PO-CHG2")["reconciliation"]
-    assert [(ln["line"], ln["ordered"], ln["confirmed"]) for ln in said] == [("1", "5", "5"), ("2", "4", "4")]
-    assert mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-CHG2"}).json() == []
-    assert unacknowledged(mock_edi) == []
+    _filed_cleanly(hub, mock_edi, "PO-CHG2", ["ORDRSP", "ORDRSP"], [("1", "5", "5"), ("2", "4", "4")])
     assert hub.client.get("/api/v1/edi/unacknowledged").json() == []
-    cases = hub.client.get("/api/v1/cases", params={"partner": "MOCKEDI"}).json()
-    assert not (cases["items"] if isinstance(cases, dict) else cases)  # answered: nothing for a person
