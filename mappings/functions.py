@@ -165,8 +165,13 @@ def _ack_date_qualifier(obj: Doc, _doc: Doc) -> str | None:
     return "067" if obj.get("scheduled_date") else None
 
 
+def _change_number(po: object, revision: object) -> str:
+    # A change request's own number: "<po>-<sequence>" (ORDCHG BGM 1004, ORDRSP RFF+CR).
+    return f"{po}-{revision}"
+
+
 def _change_revision(number: str | None, po: str | None) -> int | None:
-    # A change request's own number is "<po>-<sequence>"; another shape names no revision.
+    # The inverse of _change_number; another shape names no revision.
     if number and po and number.startswith(f"{po}-") and number[len(po) + 1:].isdigit():
         return int(number[len(po) + 1:])
     return None
@@ -187,7 +192,7 @@ def _ordchg_revision(doc: Doc) -> None:
 
 @register_document_function("ordchg_number")
 def _ordchg_number(doc: Doc) -> None:
-    doc["_change_number"] = f"{doc.get('po_number')}-{doc.get('revision') or 1}"
+    doc["_change_number"] = _change_number(doc.get("po_number"), doc.get("revision") or 1)
 
 
 @register_document_function("ack_change_number")
@@ -195,7 +200,7 @@ def _ack_change_number(doc: Doc) -> None:
     # An ORDRSP answering an ORDCHG (revision > 0) names the change it answers (RFF+CR) by
     # the change request's number, "<po>-<revision>"; an answer to the order names none.
     if doc.get("revision"):
-        doc["_change_number"] = f"{doc.get('po_number')}-{doc['revision']}"
+        doc["_change_number"] = _change_number(doc.get("po_number"), doc["revision"])
 
 
 @register_document_function("ack_change_revision")
