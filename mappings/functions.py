@@ -227,6 +227,58 @@ def _ack_shortfall(doc: Doc) -> None:
             line["_shortfall"] = ordered - confirmed
 
 
+# An X12 855 line (x12_855.yaml) says its verdict in ACK segments: usually one, but a line partly
+# filled from stock is two, BP (accepted, partial shipment, balance backordered) with what
+# ships now and IB with the balance, and a supplier may split a line over several ACKs
+# (IA 6 + IB 4). The map reads and writes them as ``_acks``; "partially_backordered"
+# (BP's value in the map's code list) lives only there.
+_PARTIAL = "partially_backordered"
+_NOT_NOW = ("backordered", "rejected")
+
+
+@register_document_function("ack_portions")
+def _ack_portions(doc: Doc) -> None:
+    # Outbound: one ACK per line, or BP + IB when a backordered line ships part of it now.
+    for line in doc.get("lines") or []:
+        ordered, quantity = line.get("ordered_quantity"), line.get("quantity")
+        first = {k: line.get(k) for k in ("status", "quantity", "uom", "scheduled_date")}
+        if (line.get("status") == "backordered" and ordered is not None and quantity is not None
+                and 0 < quantity < ordered):
+            line["_acks"] = [{**first, "status": _PARTIAL},
+                             {"status": "backordered", "quantity": ordered - quantity, "uom": line.get("uom")}]
+        else:
+            line["_acks"] = [first]
+
+
+@register_document_function("ack_portions_read")
+def _ack_portions_read(doc: Doc) -> None:
+    # Inbound: a line's ACKs as one verdict. A single ACK is the line's status, quantity and
+    # date as written; several add up what is confirmed now (all but IB and IR), and the line
+    # is backordered when any part waits (IB, BP), rejected when every part is refused.
+    for line in doc.get("lines") or []:
+        acks = [a for a in line.pop("_acks", None) or [] if a]
+        if not acks:
+            continue
+        statuses = ["backordered" if a.get("status") == _PARTIAL else a.get("status") for a in acks]
+        now = [a for a in acks if a.get("status") not in _NOT_NOW]  # BP's part ships now
+        if len(acks) == 1:
+            status, quantity = statuses[0], acks[0].get("quantity")
+        else:
+            status = ("rejected" if set(statuses) == {"rejected"} else
+                      "backordered" if "backordered" in statuses else
+                      "accepted" if set(statuses) == {"accepted"} else "changed")
+            quantity = sum((a["quantity"] for a in now if a.get("quantity") is not None), Decimal(0))
+        if status is not None:
+            line["status"] = status
+        if quantity is not None:
+            line["quantity"] = quantity
+        dated = next((a for a in (now or acks[:1]) if a.get("scheduled_date") is not None), None)
+        if dated is not None:
+            line["scheduled_date"] = dated["scheduled_date"]
+        if acks[0].get("uom") is not None:
+            line["uom"] = acks[0]["uom"]
+
+
 @register_element_function("first_po_number")
 def _first_po_number(_obj: Doc, doc: Doc) -> str | None:
     # A DESADV line's RFF+ON names the order it ships against; a message carries one order.

@@ -42,7 +42,8 @@ class EdiProfile(BaseModel):
                     "each 860; EDIFACT: an ORDRSP to each ORDCHG, BGM 1225 4 and RFF+CR naming the change)")
     stock_shortfall: Literal["backorder", "reject"] = Field(
         "backorder", description="auto_respond: what the 855/ORDRSP says of the part of a line beyond stock: "
-                                 "backorder (IB / LIN 3 with QTY+83) or reject (IC, or IR when none is left / "
+                                 "backorder (BP with what ships now and IB with the balance, IB alone when none "
+                                 "is left / LIN 3 with QTY+83) or reject (IC, or IR when none is left / "
                                  "LIN 3, or 7)")
     map_overrides: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Per transaction set (e.g. '856', 'DESADV'): mapping overrides")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.support.hubproc import HubProcess
-from tests.support.mock_edi import MockEdi
+from tests.support.mock_edi import MAP_OVERRIDES, MockEdi
 
 LINES = [{"sku": "WIDGET-001", "quantity": "10", "uom": "EA", "price": "12.50"},
          {"sku": "BRKT-050", "quantity": "4", "uom": "EA", "price": "4.15"}]
@@ -18,8 +18,10 @@ def wire_seller(hub: HubProcess, mock: MockEdi, *, standard: str = "x12", behavi
     hub.add_partner("MOCKEDI", role="customer", edi={
         "standard": standard, "interchange_id": "MOCKEDI", "our_interchange_id": "CROSSDOCK",
         "interchange_qualifier": "ZZ", "our_interchange_qualifier": "ZZ", "auto_respond": list(auto_respond),
-        # mock-edi's 860 / ORDCHG names no buyer party: the profile says who it is
-        "map_overrides": {s: {"defaults": {"buyer.id": "MOCKEDI"}} for s in ("860", "ORDCHG")}},
+        # mock-edi's 860 / ORDCHG names no buyer party: the profile says who it is; and what
+        # its dictionary lacks (MAP_OVERRIDES: no ACK01 BP) is written as it understands it
+        "map_overrides": {**MAP_OVERRIDES,
+                          **{s: {"defaults": {"buyer.id": "MOCKEDI"}} for s in ("860", "ORDCHG")}}},
         as2={"as2_id": "MOCKEDI", "our_as2_id": "CROSSDOCK", "url": mock.as2_url})
     mock.client.add_partner("CROSSDOCK", role="supplier", dialect="EDIFACT" if edifact else "X12",
                             version="D:96A:UN" if edifact else "004010", as2_url=f"{hub.url}/as2",

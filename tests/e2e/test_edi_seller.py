@@ -67,19 +67,20 @@ def test_automatic_answer_confirms_up_to_stock_and_ships_only_what_it_confirmed(
     assert imported.status_code == 200, imported.text
     wire_seller(hub, mock_edi)
     time.sleep(1.2)  # the hub rereads reference data once a second
-    # BRKT-050: 4 ordered, 1 available (3 on hand, 2 allocated); GSKT-200 has no stock record
+    # BRKT-050: 4 ordered, 1 available (3 on hand, 2 allocated): 1 ships now, 3 are backordered
+    # (X12's BP + IB; mock-edi knows no BP, so its profile says IQ); GSKT-200 has no stock record
     lines = [*LINES, {"sku": "GSKT-200", "quantity": "6", "uom": "EA", "price": "2.10"}]
     mock_edi.client.purchase("CROSSDOCK", lines, po_number="PO-STK1")
     rows = _settled(hub, mock_edi, "PO-STK1", ("855", "856", "810"))
     ack = next(r for r in rows if r["set_id"] == "855")
     raw = hub.client.get(f"/api/v1/edi/outbound/{ack['id']}/raw").text
     assert [s.split("*")[:3] for s in raw.split("~") if s.startswith("ACK")] == [
-        ["ACK", "IA", "10"], ["ACK", "IB", "1"], ["ACK", "IA", "6"]]
+        ["ACK", "IA", "10"], ["ACK", "IQ", "1"], ["ACK", "IB", "3"], ["ACK", "IA", "6"]]
     events = mock_edi.client.timeline("PO-STK1")["events"]
     assert all(e["findings"] == [] and e["accepted"] for e in events if "findings" in e)
     lines_said = mock_edi.client.order("PO-STK1")["reconciliation"]
     assert [(ln["line"], ln["status"], ln["confirmed"], ln["shipped"], ln["billed"]) for ln in lines_said] == [
-        ("1", "IA", "10", "10", "10"), ("2", "IB", "1", "1", "1"), ("3", "IA", "6", "6", "6")]
+        ("1", "IA", "10", "10", "10"), ("2", "IQ", "1", "1", "1"), ("3", "IA", "6", "6", "6")]
     # the buyer is told of the short line, and of nothing else (no over-shipping, no over-billing)
     said = mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-STK1"}).json()
     assert [(d["rule"], d["line"], d["expected"], d["found"]) for d in said] == [("confirmed-less", "2", "4", "1")]

@@ -2,7 +2,9 @@
 
 mock-edi 0.9.0's dictionary lacks three things the maps can write: MAN (856 SSCC), GIN
 (DESADV SSCC) and TAX (INVOIC tax groups), and REF*PP / RFF+PP (revision numbers). For a
-partner like it, the profile omits those rules; the tests show both sides of that.
+partner like it, the profile omits those rules; the tests show both sides of that. Nor does
+it know the 855's ACK01 BP (a line partly shipped now, the balance backordered): its profile
+writes IQ instead (``tests.support.mock_edi.MAP_OVERRIDES``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pytest
 from canonical.registry import model_for
 from mappings.engine import load_map
 from tests.mappings.edi import GOLDEN, read, standard_of, to_bytes
+from tests.support.mock_edi import MAP_OVERRIDES
 
 mockedi = pytest.importorskip("mockedi")
 from mockedi import edifact as mock_edifact  # noqa: E402
@@ -46,7 +49,19 @@ def _findings(name: str, overrides: dict[str, Any] | None = None) -> list[tuple[
 
 @pytest.mark.parametrize("name", ANSWERS)
 def test_mock_edi_files_what_we_write_without_findings(name: str) -> None:
-    assert _findings(name) == []
+    set_id = name.split("_")[1]
+    assert _findings(name, MAP_OVERRIDES.get(set_id)) == []
+
+
+def test_a_partial_backorder_is_bp_and_the_mock_profile_writes_iq() -> None:
+    """Line 2 of the golden 855 ships 6 of 10 now: BP 6 + IB 4; mock-edi knows no BP."""
+    assert _findings("x12_855_004010") == [("ACK", "ACK has data element errors")]
+    path = GOLDEN / "x12_855_004010.edi"
+    doc = model_for("order_acknowledgment").model_validate(json.loads(path.with_suffix(".json").read_text()))
+    acks = [s.elements[0][0][0] + "*" + s.elements[1][0][0] for s in
+            load_map("x12", "855", "outbound", overrides=MAP_OVERRIDES["855"]).from_canonical(doc)
+            if s.tag == "ACK"]
+    assert acks == ["IA*12", "IQ*6", "IB*4", "IR*0"]
 
 
 @pytest.mark.parametrize(

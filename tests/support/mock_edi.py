@@ -32,10 +32,18 @@ import pytest
 
 from tests.support.services import probe
 
-__all__ = ["MockEdi", "MockEdiClient", "MockEdiError", "free_port", "mock_edi",
+__all__ = ["MAP_OVERRIDES", "MockEdi", "MockEdiClient", "MockEdiError", "free_port", "mock_edi",
            "mock_edi_factory", "start_mock_edi"]
 
 JSON = Any
+
+# What a Crossdock partner profile for mock-edi 0.9.0 needs in ``edi.map_overrides``, by set:
+# its ACK01 (668) list has nine codes and no BP ("accepted, partial shipment, balance
+# backordered"), so a line partly filled now is written IQ (accepted, quantity changed) before
+# the IB balance — mock-edi's own way of saying it as a seller. mock-edi reads the first ACK.
+MAP_OVERRIDES: dict[str, dict[str, Any]] = {
+    "855": {"codes": {"line_status": {"IQ": "partially_backordered"}}},
+}
 
 
 class MockEdiError(RuntimeError):
