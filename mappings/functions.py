@@ -227,11 +227,11 @@ def _ack_shortfall(doc: Doc) -> None:
             line["_shortfall"] = ordered - confirmed
 
 
-# An X12 855 line (x12_855.yaml) says its verdict in ACK segments: usually one, but a line partly
-# filled from stock is two, BP (accepted, partial shipment, balance backordered) with what
-# ships now and IB with the balance, and a supplier may split a line over several ACKs
-# (IA 6 + IB 4). The map reads and writes them as ``_acks``; "partially_backordered"
-# (BP's value in the map's code list) lives only there.
+# An X12 855 or 865 line (x12_855.yaml, x12_865.yaml) says its verdict in ACK segments:
+# usually one, but a line partly filled from stock is two, BP (accepted, partial shipment,
+# balance backordered) with what ships now and IB with the balance, and a supplier may split
+# a line over several ACKs (IA 6 + IB 4). The maps read and write them as ``_acks``;
+# "partially_backordered" (BP's value in the maps' code lists) lives only there.
 _PARTIAL = "partially_backordered"
 _NOT_NOW = ("backordered", "rejected")
 

@@ -114,6 +114,45 @@ def test_a_change_before_shipping_is_answered_with_an_865(hub_sqlite: HubProcess
     _filed_cleanly(hub, mock_edi, "PO-CHG1", ["855", "865"], [("1", "10", "10"), ("2", "6", "6")])
 
 
+def test_a_change_partly_filled_from_stock_is_answered_with_bp_and_ib(
+        hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
+    hub = hub_sqlite
+    # the ship-to known and the order within stock, so it is held and the change can follow it
+    stock = {**STOCK, "customers": [{"id": "MOCKEDI", "ship_tos": [{"id": "MOCKEDI", "warehouse": "EAST"}]}]}
+    imported = hub.client.post("/api/v1/refdata", json=stock)
+    assert imported.status_code == 200, imported.text
+    wire_seller(hub, mock_edi, auto_respond=("855", "865"))
+    time.sleep(1.2)  # the hub rereads reference data once a second
+    lines = [LINES[0], {**LINES[1], "quantity": "1"}]  # BRKT-050: 1 available (3 on hand, 2 allocated)
+    mock_edi.client.purchase("CROSSDOCK", lines, po_number="PO-CHG3")
+    _settled(hub, mock_edi, "PO-CHG3", ("855",))
+    mock_edi.client.call("POST", "/_mock/purchase/PO-CHG3/change", json={
+        "lines": [{"line": "2", "quantity": "4", "price": "4.15"}]})
+    rows = _settled(hub, mock_edi, "PO-CHG3", ("855", "865"))
+    answer = next(r for r in rows if r["set_id"] == "865")
+    assert answer["ack_status"] == "accepted" and answer["receipt"].startswith("MDN")
+    raw = hub.client.get(f"/api/v1/edi/outbound/{answer['id']}/raw").text
+    # the change's own line ships 1 now, 3 are backordered: X12's BP + IB; mock-edi knows no
+    # BP in an 865 either, so its profile says IQ
+    assert [s.split("*")[:3] for s in raw.split("~") if s.startswith("ACK")] == [
+        ["ACK", "IQ", "1"], ["ACK", "IB", "3"]]
+    events = mock_edi.client.timeline("PO-CHG3")["events"]
+    assert [e["code"] for e in events if e["event"] == "received"] == ["855", "865"]
+    assert all(e["findings"] == [] and e["accepted"] for e in events if "findings" in e)
+    lines_said = mock_edi.client.order("PO-CHG3")["reconciliation"]
+    assert [(ln["line"], ln["status"], ln["ordered"], ln["confirmed"]) for ln in lines_said] == [
+        ("1", "IA", "10", "10"), ("2", "IQ", "4", "1")]
+    # the buyer is told of the short line, and of nothing else
+    said = mock_edi.client.call("GET", "/_mock/disagreements", params={"po": "PO-CHG3"}).json()
+    assert [(d["code"], d["rule"], d["line"], d["expected"], d["found"]) for d in said] == [
+        ("865", "confirmed-less", "2", "4", "1")]
+    assert unacknowledged(mock_edi) == []
+    cases = hub.client.get("/api/v1/cases", params={"partner": "MOCKEDI"}).json()
+    cases = cases["items"] if isinstance(cases, dict) else cases
+    # answered: no edi.change-after-confirm (the detectors may still flag the short stock)
+    assert not [c for c in cases if c["type"].startswith("edi.")]
+
+
 def _filed_cleanly(hub: HubProcess, mock_edi: MockEdi, po: str, received_codes: list[str],
                    confirmed: list[tuple[str, str, str]]) -> None:
     """mock-edi filed our answers to ``po`` without findings or disagreements, its lines now say

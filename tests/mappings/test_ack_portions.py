@@ -1,9 +1,10 @@
-"""An 855 line's ACK segments: BP + IB for a partial backorder out, one verdict per line in.
+"""An 855 or 865 line's ACK segments: BP + IB for a partial backorder out, one verdict per line in.
 
 X12 ACK01 IB says the item is backordered (nothing ships now); BP says it is accepted with a
 partial shipment and the balance backordered. A line partly filled now is written BP with the
 quantity that ships, then IB with the balance; read back, the ACKs of a line add up to one
-canonical verdict, whoever wrote them.
+canonical verdict, whoever wrote them. The 865 (an answer to a change, POC loops) says its
+lines' verdicts exactly as the 855 (an answer to the order, PO1 loops) does.
 """
 
 from __future__ import annotations
@@ -20,26 +21,30 @@ from connectors.formats import x12
 from mappings.engine import load_map, map_transaction
 from tests.mappings.edi import GOLDEN, to_bytes
 
-GOLDEN_855 = json.loads((GOLDEN / "x12_855_004010.json").read_text())
+SETS = ("855", "865")
+GOLDEN_ACK = {s: json.loads((GOLDEN / f"x12_{s}_004010.json").read_text()) for s in SETS}
+# What differs between the two around a line's ACKs: group (GS01), header and line segment.
+_SHAPE = {"855": ("PR", "BAK*00*AC*PO-1*20261123****SO-1*20261124", "PO1*1*{ordered}*EA*5.00**VP*W-1"),
+          "865": ("CA", "BCA*00*AC*PO-1**1*20261123***SO-1*20261124", "POC*1*CA*{ordered}**EA*5.00**VP*W-1")}
 
 
-def _ack(*lines: dict[str, Any]) -> OrderAcknowledgment:
-    doc = {**GOLDEN_855, "lines": [{"line_number": str(i + 1), "uom": "EA", "vendor_item": f"W-{i + 1}", **ln}
-                                   for i, ln in enumerate(lines)]}
+def _ack(set_id: str, *lines: dict[str, Any]) -> OrderAcknowledgment:
+    doc = {**GOLDEN_ACK[set_id], "lines": [{"line_number": str(i + 1), "uom": "EA", "vendor_item": f"W-{i + 1}", **ln}
+                                           for i, ln in enumerate(lines)]}
     return OrderAcknowledgment.model_validate(doc)
 
 
-def _acks_written(doc: OrderAcknowledgment) -> list[str]:
-    body = load_map("x12", "855", "outbound").from_canonical(doc)
+def _acks_written(set_id: str, doc: OrderAcknowledgment) -> list[str]:
+    body = load_map("x12", set_id, "outbound").from_canonical(doc)
     return ["*".join(c for rep in s.elements for c in rep[0]).rstrip("*") for s in body if s.tag == "ACK"]
 
 
-def _read(acks: str, ordered: str = "10") -> Any:
-    """One 855 line ordered ``ordered`` EA with ``acks`` (segments without terminators, ``~``-joined)."""
-    body = ["BAK*00*AC*PO-1*20261123****SO-1*20261124", "N1*SE*Mock Supplier*92*MOCKSUP",
-            f"PO1*1*{ordered}*EA*5.00**VP*W-1", *acks.split("~"), "CTT*1"]
+def _read(set_id: str, acks: str, ordered: str = "10") -> Any:
+    """One line ordered ``ordered`` EA with ``acks`` (segments without terminators, ``~``-joined)."""
+    group, header, line = _SHAPE[set_id]
+    body = [header, "N1*SE*Mock Supplier*92*MOCKSUP", line.format(ordered=ordered), *acks.split("~"), "CTT*1"]
     payload = ("ISA*00*          *00*          *ZZ*MOCKSUP        *ZZ*CROSSDOCK      *261123*1200*U*00401*"
-               "000000001*0*T*>~GS*PR*MOCKSUP*CROSSDOCK*20261123*1200*1*X*004010~ST*855*0001~"
+               f"000000001*0*T*>~GS*{group}*MOCKSUP*CROSSDOCK*20261123*1200*1*X*004010~ST*{set_id}*0001~"
                + "".join(s + "~" for s in body) + f"SE*{len(body) + 2}*0001~GE*1*1~IEA*1*000000001~")
     [ic] = list(x12.read(payload.encode()))
     doc = map_transaction(ic, ic.groups[0], ic.groups[0].transactions[0])
@@ -48,6 +53,7 @@ def _read(acks: str, ordered: str = "10") -> Any:
     return line
 
 
+@pytest.mark.parametrize("set_id", SETS)
 @pytest.mark.parametrize(("line", "written"), [
     ({"status": "backordered", "ordered_quantity": "10", "quantity": "6", "scheduled_date": "2026-12-15"},
      ["BP*6*EA*067*20261215", "IB*4*EA"]),
@@ -58,17 +64,20 @@ def _read(acks: str, ordered: str = "10") -> Any:
      ["IC*4*EA*067*20261215"]),
     ({"status": "rejected", "ordered_quantity": "10", "quantity": "0"}, ["IR*0*EA"]),
 ], ids=["partial-backorder", "all-backordered", "accepted", "changed", "rejected"])
-def test_written_and_read_back(line: dict[str, Any], written: list[str]) -> None:
-    doc = _ack(line)
-    assert _acks_written(doc) == written
-    outbound = load_map("x12", "855", "outbound")
+def test_written_and_read_back(set_id: str, line: dict[str, Any], written: list[str]) -> None:
+    doc = _ack(set_id, line)
+    assert _acks_written(set_id, doc) == written
+    outbound = load_map("x12", set_id, "outbound")
     payload = to_bytes("x12", outbound.build_transaction(doc, control_number="0042"),
                        sender="MOCKSUP", receiver="CROSSDOCK")
     [ic] = list(x12.read(payload))
+    assert ic.groups[0].transactions[0].set_id == set_id
     again = map_transaction(ic, ic.groups[0], ic.groups[0].transactions[0])
     assert isinstance(again, OrderAcknowledgment) and again.lines == doc.lines
+    assert again.revision == doc.revision
 
 
+@pytest.mark.parametrize("set_id", SETS)
 @pytest.mark.parametrize(("acks", "status", "quantity", "scheduled"), [
     ("ACK*BP*6*EA*067*20261215~ACK*IB*4*EA", "backordered", "6", "2026-12-15"),
     ("ACK*BP*6*EA*067*20261215", "backordered", "6", "2026-12-15"),  # the balance left unsaid
@@ -79,14 +88,26 @@ def test_written_and_read_back(line: dict[str, Any], written: list[str]) -> None
     ("ACK*IB*6*EA*067*20261215", "backordered", "6", "2026-12-15"),  # one ACK: read as written
     ("ACK*IR*0*EA~ACK*IR*10*EA", "rejected", "0", None),
 ], ids=["bp-ib", "bp-alone", "ia-ib", "ia-ir", "ia-ia", "ib-ib", "ib-alone", "ir-ir"])
-def test_a_suppliers_acks_become_one_verdict(acks: str, status: str, quantity: str,
+def test_a_suppliers_acks_become_one_verdict(set_id: str, acks: str, status: str, quantity: str,
                                               scheduled: str | None) -> None:
-    line = _read(acks)
+    line = _read(set_id, acks)
     assert (line.status, line.quantity, line.ordered_quantity) == (
         AckLineStatus(status), Decimal(quantity), Decimal("10"))
     assert (line.scheduled_date.isoformat() if line.scheduled_date else None) == scheduled
 
 
-def test_an_unknown_line_status_is_still_a_finding() -> None:
+@pytest.mark.parametrize("set_id", SETS)
+def test_an_unknown_line_status_is_still_a_finding(set_id: str) -> None:
     with pytest.raises(ValidationFailed, match="'XX' is not in code list 'line_status'"):
-        _read("ACK*BP*6*EA~ACK*XX*4*EA")
+        _read(set_id, "ACK*BP*6*EA~ACK*XX*4*EA")
+
+
+@pytest.mark.parametrize("revision", [0, 2], ids=["to-the-order", "to-a-change"])
+def test_an_ordrsp_says_a_partial_backorder_in_one_line_with_both_quantities(revision: int) -> None:
+    """EDIFACT needs no second line: QTY+113 is what is delivered now, QTY+83 the backorder."""
+    doc = _ack("855", {"status": "backordered", "ordered_quantity": "10", "quantity": "6",
+                       "scheduled_date": "2026-12-15"})
+    body = load_map("edifact", "ORDRSP", "outbound").from_canonical(doc.model_copy(update={"revision": revision}))
+    assert [s.elements[1][0][0] for s in body if s.tag == "LIN"] == ["3"]  # changed: D96A has no backorder
+    quantities = [":".join(s.elements[0][0]) for s in body if s.tag == "QTY"]
+    assert quantities == ["21:10:PCE", "113:6:PCE", "83:4:PCE"]

@@ -3,8 +3,8 @@
 mock-edi 0.9.0's dictionary lacks three things the maps can write: MAN (856 SSCC), GIN
 (DESADV SSCC) and TAX (INVOIC tax groups), and REF*PP / RFF+PP (revision numbers). For a
 partner like it, the profile omits those rules; the tests show both sides of that. Nor does
-it know the 855's ACK01 BP (a line partly shipped now, the balance backordered): its profile
-writes IQ instead (``tests.support.mock_edi.MAP_OVERRIDES``).
+it know ACK01 BP (a line partly shipped now, the balance backordered) in an 855 or an 865:
+its profile writes IQ instead (``tests.support.mock_edi.MAP_OVERRIDES``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from mockedi import validate as mock_validate  # noqa: E402
 from mockedi import x12 as mock_x12  # noqa: E402
 
 # Sets the mock receives from a seller, and the golden documents shaped like them.
-ANSWERS = ["x12_855_004010", "x12_856_004010", "x12_810_004010",
+ANSWERS = ["x12_855_004010", "x12_865_004010", "x12_856_004010", "x12_810_004010",
            "edifact_ORDRSP_D96A", "edifact_ORDRSP_change_D96A", "edifact_DESADV_D96A",
            "x12_850_004010", "x12_860_004010", "edifact_ORDERS_D96A", "edifact_ORDCHG_D96A",
            "x12_860_add_delete_005010", "edifact_ORDCHG_add_delete_D96A"]
@@ -53,15 +53,19 @@ def test_mock_edi_files_what_we_write_without_findings(name: str) -> None:
     assert _findings(name, MAP_OVERRIDES.get(set_id)) == []
 
 
-def test_a_partial_backorder_is_bp_and_the_mock_profile_writes_iq() -> None:
-    """Line 2 of the golden 855 ships 6 of 10 now: BP 6 + IB 4; mock-edi knows no BP."""
-    assert _findings("x12_855_004010") == [("ACK", "ACK has data element errors")]
-    path = GOLDEN / "x12_855_004010.edi"
+@pytest.mark.parametrize(("set_id", "written"), [
+    ("855", ["IA*12", "IQ*6", "IB*4", "IR*0"]),  # line 2 ships 6 of 10 now: BP 6 + IB 4
+    ("865", ["IA*16", "IQ*5", "IB*3"]),  # line 3 ships 5 of 8 now: BP 5 + IB 3
+])
+def test_a_partial_backorder_is_bp_and_the_mock_profile_writes_iq(set_id: str, written: list[str]) -> None:
+    """A golden answer with a line partly filled now; mock-edi knows no BP."""
+    assert _findings(f"x12_{set_id}_004010") == [("ACK", "ACK has data element errors")]
+    path = GOLDEN / f"x12_{set_id}_004010.edi"
     doc = model_for("order_acknowledgment").model_validate(json.loads(path.with_suffix(".json").read_text()))
     acks = [s.elements[0][0][0] + "*" + s.elements[1][0][0] for s in
-            load_map("x12", "855", "outbound", overrides=MAP_OVERRIDES["855"]).from_canonical(doc)
+            load_map("x12", set_id, "outbound", overrides=MAP_OVERRIDES[set_id]).from_canonical(doc)
             if s.tag == "ACK"]
-    assert acks == ["IA*12", "IQ*6", "IB*4", "IR*0"]
+    assert acks == written
 
 
 @pytest.mark.parametrize(

@@ -41,8 +41,9 @@ JSON = Any
 # its ACK01 (668) list has nine codes and no BP ("accepted, partial shipment, balance
 # backordered"), so a line partly filled now is written IQ (accepted, quantity changed) before
 # the IB balance — mock-edi's own way of saying it as a seller. mock-edi reads the first ACK.
+# The 855 and the 865 (its POC loops) share that code list.
 MAP_OVERRIDES: dict[str, dict[str, Any]] = {
-    "855": {"codes": {"line_status": {"IQ": "partially_backordered"}}},
+    s: {"codes": {"line_status": {"IQ": "partially_backordered"}}} for s in ("855", "865")
 }
 
 
