@@ -6,7 +6,10 @@ Customers send orders (850) with weekday and hour-of-day seasonality in their ow
 trend and day-to-day noise); suppliers send ship notices (856) through the day and invoices
 (810) in a daily evening batch that sometimes runs an hour late. Partners are big, medium or
 small. Errors, dead letters and acknowledgment latency have their own noise, carriers have
-short failure blips, ship notices arrive a little early or late with a heavy tail.
+short failure blips, ship notices arrive a little early or late with a heavy tail. Partners
+resend on ordinary days too: 0.2–2 % of their documents (log-uniform per partner), plus
+0.3–2 bursts a week of 1–5 resends on top of an hour's traffic (after a timeout); these
+come from a generator of their own, so the rest of the traffic is as it was without them.
 
 Injected problems (``InjectedProblem``), each starting on a weekday in the partner's
 business hours so it touches traffic:
@@ -14,7 +17,8 @@ business hours so it touches traffic:
 - ``outage``: no traffic at all from the partner for 4–24 h (every document type,
   ``document_type == "*"``); half the time the backlog arrives in the 2 hours after;
 - ``volume_drop``: one flow falls 60–90 % for 1–4 days;
-- ``duplicate_storm``: one flow at 2–4× for 2–8 h;
+- ``duplicate_storm``: one flow at 2–4× for 2–8 h, the extra documents all resends of ones
+  sent before (``FlowPoint.duplicates``);
 - ``error_spike``: 25–90 % of one flow's documents fail for 3–12 h;
 - ``ack_delay``: acknowledgments 3–8× slower for 4–24 h;
 - ``late_supplier``: a supplier's ship notices drift late, reaching +24–96 h over 7–21 days;
@@ -166,11 +170,14 @@ def simulate(seed: int, weeks: int = 16, partners: int = 12) -> Simulation:
     if weeks < 4 or partners < 2:
         raise ValueError(f"need at least 4 weeks and 2 partners, got {weeks} weeks, {partners} partners")
     rng = np.random.default_rng(seed)
+    # resends come from a generator of their own, so that everything else is drawn as it was
+    # before the simulator had them
+    resends = np.random.default_rng([seed, 1])
     profiles = _partners(rng, partners)
     hours = weeks * 168
     problems = _problems(rng, profiles, weeks)
     affected: dict[int, float] = defaultdict(float)
-    points, lateness = _traffic(rng, profiles, problems, hours, affected)
+    points, lateness = _traffic(rng, resends, profiles, problems, hours, affected)
     attempts = _carriers(rng, problems, hours, affected)
     orders = _orders(rng, profiles, problems, hours)
     problems = [replace(p, affected=round(affected[i], 1)) for i, p in enumerate(problems)]
@@ -270,12 +277,17 @@ def _active(problems: list[InjectedProblem], partner: str, doc: str, kind: str,
             yield max(a, 0), min(b, hours), p.magnitude, i
 
 
-def _traffic(rng: np.random.Generator, profiles: list[PartnerProfile], problems: list[InjectedProblem],
-             hours: int, affected: dict[int, float]) -> tuple[list[FlowPoint], list[LatenessObservation]]:
+def _traffic(rng: np.random.Generator, resends: np.random.Generator, profiles: list[PartnerProfile],
+             problems: list[InjectedProblem], hours: int,
+             affected: dict[int, float]) -> tuple[list[FlowPoint], list[LatenessObservation]]:
     points: list[FlowPoint] = []
     lateness: list[LatenessObservation] = []
     days = hours // 24 + 2
     for prof in profiles:
+        # every partner resends now and then: a share of what it sends (its retries), and a
+        # few times a week a small burst after a timeout
+        share = float(math.exp(resends.uniform(math.log(0.002), math.log(0.02))))
+        bursts_per_week = float(resends.uniform(0.3, 2.0))
         day_noise = np.exp(rng.normal(0, 0.12, size=days))
         trend = np.exp(np.cumsum(rng.normal(0, 0.01, size=days // 7 + 2)))
         for doc in prof.document_types:
@@ -301,6 +313,7 @@ def _traffic(rng: np.random.Generator, profiles: list[PartnerProfile], problems:
             dead_share = np.full(hours, 0.2)
             latency = np.full(hours, prof.ack_latency_seconds)
             extra = np.zeros(hours)
+            storm = np.zeros(hours)  # the part of ``extra`` that is resends
             for a, b, _m, i in _active(problems, prof.id, doc, "outage", hours):
                 rate[a:b] = 0.0
                 affected[i] += base_rate[a:b].sum()
@@ -313,6 +326,7 @@ def _traffic(rng: np.random.Generator, profiles: list[PartnerProfile], problems:
                 # the partner resends what it sent before, at (m - 1) times its usual
                 # business-hour pace on top of the live traffic
                 extra[a:b] += (m - 1) * prof.daily_volume / 12
+                storm[a:b] += (m - 1) * prof.daily_volume / 12
                 affected[i] += (b - a) * (m - 1) * prof.daily_volume / 12
             for a, b, m, i in _active(problems, prof.id, doc, "error_spike", hours):
                 error[a:b], dead_share[a:b] = m, 0.5
@@ -327,13 +341,31 @@ def _traffic(rng: np.random.Generator, profiles: list[PartnerProfile], problems:
             dead = rng.binomial(errors, dead_share)
             night = np.array([not (7 <= (t + prof.utc_offset) % 24 < 19) for t in range(hours)])
             lat = latency * np.where(night, 2.0, 1.0) * np.exp(rng.normal(0, 0.3, hours))
+            # the hub counts a resend apart from the new documents (``FlowPoint.received``)
+            resent, bursts = _resends(resends, received, rate + extra, storm, share, bursts_per_week)
             for t in np.flatnonzero(received):
                 at = START + int(t) * _H
-                points.append(FlowPoint(prof.id, doc, at, int(received[t]), int(errors[t]), int(dead[t]),
-                                        round(float(lat[t]), 1)))
+                points.append(FlowPoint(prof.id, doc, at, int(received[t] - resent[t]), int(errors[t]),
+                                        int(dead[t]), round(float(lat[t]), 1), int(resent[t] + bursts[t])))
             if doc == "856":
                 lateness += _lateness(rng, prof, problems, received, hours, affected)
     return points, lateness
+
+
+def _resends(resends: np.random.Generator, received: np.ndarray, expected: np.ndarray, storm: np.ndarray,
+             share: float, bursts_per_week: float) -> tuple[np.ndarray, np.ndarray]:
+    """How many of each hour's documents are resends, and the resend bursts on top of them:
+    a storm's documents (each of an hour's documents is one with the storm's share of the
+    hour's expected count), a ``share`` of the rest, and bursts of 1-5 in hours with
+    traffic, ``bursts_per_week`` on average."""
+    from_storm = resends.binomial(received, np.divide(storm, expected, out=np.zeros_like(storm),
+                                                      where=expected > 0))
+    background = resends.binomial(received - from_storm, share)
+    active = received > 0
+    per_hour = bursts_per_week * len(received) / 168 / max(int(active.sum()), 1)
+    bursts = np.where(active & (resends.random(len(received)) < per_hour),
+                      resends.integers(1, 6, len(received)), 0)
+    return from_storm + background, bursts
 
 
 def _last_weekday(day: datetime) -> bool:

@@ -4,7 +4,10 @@
 Flows, per partner and hour (UTC), over the baseline weeks plus the current one:
 
 * ``850`` / ``855`` / ``856`` / ``810`` / ... : documents received, by type (volume: orders
-  that stop arriving or double);
+  that stop arriving or double), and apart from them the documents the hub already had
+  (``FlowPoint.duplicates``: a ``resends`` row for each document whose idempotency key was
+  known, and for a receipt of the same bytes again the documents of the receipt it repeats):
+  a partner resending what it already sent;
 * ``receipts``: everything the partner sent, with the receipts that needed a retry (error
   rate) and those parked as dead letters (dead-letter rate) — volume is judged per document
   type, rates per partner, so one outage is reported once;
@@ -43,7 +46,7 @@ from hub.ops.stages import Found
 from hub.partners import partner_dict
 from hub.storage.edi_tables import EdiOutbound
 from hub.storage.intel_tables import IntelDecision
-from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, utcnow
+from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, Resend, utcnow
 from pipelines.exceptions import Detection, decide
 from pipelines.intelligence.anomaly import (
     AnomalyConfig,
@@ -83,13 +86,15 @@ def _as_hour(value: Any) -> datetime:
 def flow_points(s: Session, *, since: datetime, dialect: str) -> list[FlowPoint]:
     """Hourly flow points of every partner since ``since`` (hours with nothing have no point)."""
     counts: dict[tuple[str, str, datetime], dict[str, Any]] = defaultdict(
-        lambda: {"received": 0, "errors": 0, "dead_letters": 0, "latency": []})
+        lambda: {"received": 0, "errors": 0, "dead_letters": 0, "latency": [], "duplicates": 0})
     h = _hour(Document.created_at, dialect)
     for partner, kind, hour, n in s.execute(
             select(Document.partner_id, Document.document_type, h, func.count())
             .where(Document.direction != "outbound", Document.created_at >= since)
             .group_by(Document.partner_id, Document.document_type, h)):
         counts[(partner, SET_NAMES.get(kind, kind), _as_hour(hour))]["received"] += n
+    for partner, kind, hour, n in _resent(s, since=since, dialect=dialect):
+        counts[(partner, SET_NAMES.get(kind, kind), _as_hour(hour))]["duplicates"] += n
     h = _hour(InboxEntry.received_at, dialect)
     for partner, hour, n in s.execute(select(InboxEntry.partner_id, h, func.count())
                                       .where(InboxEntry.received_at >= since,
@@ -117,8 +122,26 @@ def flow_points(s: Session, *, since: datetime, dialect: str) -> list[FlowPoint]
         cell["received"] += 1
         cell["latency"].append(max(0.0, (_aware(acked) - _aware(sent)).total_seconds()))
     return [FlowPoint(p, k, hour, c["received"], c["errors"], c["dead_letters"],
-                      median(c["latency"]) if c["latency"] else None)
+                      median(c["latency"]) if c["latency"] else None, c["duplicates"])
             for (p, k, hour), c in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))]
+
+
+def _resent(s: Session, *, since: datetime, dialect: str) -> list[tuple[str, str, Any, int]]:
+    """(partner, document type, hour, count) of documents the hub already had: resends of a
+    known idempotency key by the hour they were recognised, and the documents of a receipt
+    whose bytes arrived again (a transport replay, archived unprocessed) by the replay's hour."""
+    h = _hour(Resend.created_at, dialect)
+    rows = [(p, k, hour, n) for p, k, hour, n in s.execute(
+        select(Resend.partner_id, Resend.document_type, h, func.count())
+        .where(Resend.created_at >= since).group_by(Resend.partner_id, Resend.document_type, h))]
+    h = _hour(InboxEntry.received_at, dialect)
+    for table, column in ((Document, Document.inbox_id), (Resend, Resend.inbox_id)):
+        rows += [(p, k, hour, n) for p, k, hour, n in s.execute(
+            select(InboxEntry.partner_id, table.document_type, h, func.count())
+            .join(table, column == InboxEntry.duplicate_of)
+            .where(InboxEntry.received_at >= since, InboxEntry.duplicate_of.is_not(None))
+            .group_by(InboxEntry.partner_id, table.document_type, h))]
+    return rows
 
 
 def _aware(value: datetime) -> datetime:

@@ -35,7 +35,7 @@ from hub.partners import partner_dict
 from hub.settings import Settings
 from hub.stages import INGEST_STAGES
 from hub.storage.db import Database
-from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, Job, utcnow
+from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, Job, Resend, utcnow
 from pipelines.classify import Action, Resolution, classify, rules_from_data
 from pipelines.exceptions.detectors.orders import order_fingerprint
 from pipelines.retry import RetryPolicy
@@ -331,6 +331,7 @@ class Processor:
                     continue
                 s.add(Job(kind="deliver", document_id=row.id, partner_id=message.partner_id,
                           inbox_id=snap.inbox_id, ordering_key=row.business_key, payload={"destination": dest}))
+        _record_resends(s, snap, message)
         ops_hooks.after_accept(s, inbox_id=snap.inbox_id, job_id=snap.job_id, message=message, new=new,
                                refdata=self.context.refdata)
         status = "processed" if new else "duplicate"
@@ -344,6 +345,8 @@ class Processor:
         s.execute(update(DeadLetter).where(DeadLetter.job_id == snap.job_id,
                                            DeadLetter.status.in_(("open", "replaying")))
                   .values(status="resolved", resolved_at=utcnow()))
+        if snap.kind == "ingest":
+            _record_resends(s, snap, outcome.message)
         self._set_inbox(s, snap, "duplicate", {"document_ids": [existing] if existing else [],
                                                "already_seen": True, "message": str(error)})
 
@@ -397,6 +400,21 @@ class Processor:
         self._set_inbox(s, snap, "failed", {"dead_letter_id": dl.id, "error": str(error),
                                             "stage": outcome.stage, "code": resolution.code,
                                             "details": details})
+
+
+def _record_resends(s: Session, snap: _Snapshot, message: Message) -> None:
+    """One ``resends`` row per document of this receipt the hub already had from another
+    receipt (a receipt processed again finds its own documents: no resend)."""
+    known = {doc.idempotency_key: (message.existing_ids[doc.idempotency_key], doc.document_type)
+             for doc in message.documents if doc.idempotency_key in message.existing_ids}
+    if not known:
+        return
+    origin = {i: inbox for i, inbox in s.execute(select(Document.id, Document.inbox_id)
+                                                 .where(Document.id.in_({i for i, _ in known.values()})))}
+    for document_id, document_type in known.values():
+        if snap.inbox_id is None or origin.get(document_id) != snap.inbox_id:
+            s.add(Resend(inbox_id=snap.inbox_id, document_id=document_id, partner_id=message.partner_id,
+                         document_type=document_type))
 
 
 def _waits_for_earlier(s: Session, job: Job) -> bool:

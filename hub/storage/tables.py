@@ -4,6 +4,8 @@ inbox        every payload as received (raw bytes or a blob reference, sha256, p
 jobs         durable work: one row per thing to do (ingest a receipt, deliver a document),
              with attempts, next attempt time and ordering key; survives restarts
 documents    canonical documents, unique by idempotency key ("already seen" is decided here)
+resends      every document a partner sent again (its idempotency key was known): flow checks
+             count them (a partner resending what it already sent)
 attempts     every processing attempt with its stage, outcome and error
 dead_letters technical failures parked for engineers (raw stays in the inbox)
 cases        business exceptions for operations people (never mixed with dead letters)
@@ -46,6 +48,7 @@ __all__ = [
     "InboxEntry",
     "Job",
     "Partner",
+    "Resend",
     "utcnow",
 ]
 
@@ -169,6 +172,22 @@ class Document(Base):
         Index("ix_documents_partner_type", "partner_id", "document_type"),
         Index("ix_documents_created", "created_at"),
     )
+
+
+class Resend(Base):
+    """A document received again: the receipt it came in and the document the hub already had
+    (added by migration 0003_intel). Same bytes received again are an inbox replay instead
+    (``InboxEntry.duplicate_of``), not processed, so they have no row here."""
+
+    __tablename__ = "resends"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    document_type: Mapped[str] = mapped_column(String(40))
+    # when the hub recognised it, as a document's created_at (flows count both by the hour)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    __table_args__ = (Index("ix_resends_created", "created_at"), Index("ix_resends_inbox", "inbox_id"))
 
 
 class Attempt(Base):

@@ -10,9 +10,12 @@ Three detectors, each a pure function of plain records and ``now``, each returni
   silence since the last document ("FARMCO has sent no orders since Friday 15:00 (92 h); the
   same hours of a normal week have 8 ± 2.8"); the last 3, 6, 12, 24, 48 and 72 hours for
   drops ("FARMCO sent 6 orders in the 72 h since Sunday 18:00; the same hours of a normal
-  week have 24 ± 4.9"), the last 3 hours also for spikes such as a duplicate storm; the
-  error and dead-letter rates over the shortest recent window holding enough documents; and
-  the acknowledgment latency hour by hour.
+  week have 24 ± 4.9"), the last 3 hours also for spikes; resends, the documents the hub
+  already had (``FlowPoint.duplicates``, apart from the new ones in ``received``), as a
+  binomial count against the flow's usual share, counted in its usual bursts ("ACME resent
+  45 orders it had already sent between 09:00 and 12:00 (45 of 105); normally 1 in 200
+  orders is a resend"); the error and dead-letter rates over the shortest recent window
+  holding enough documents; and the acknowledgment latency hour by hour.
 - ``detect_late_drift``: a supplier's ship notices against its own earlier lateness.
 - ``detect_failing_lanes``: a carrier's failure rate on a lane against its earlier rate.
 
@@ -94,6 +97,9 @@ class FlowPoint:
     errors: int = 0
     dead_letters: int = 0
     ack_latency_seconds: float | None = None
+    # besides ``received`` (the new documents), documents the hub already had: the same
+    # idempotency key, or the same bytes, sent again
+    duplicates: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +164,14 @@ class AnomalyConfig:
     min_rate_increase: float = 0.10
     rate_floor: float = 0.01
     rate_alpha: float = 1e-5  # binomial chance of this many failures at the usual rate
+    # resends: at least min_duplicates documents already seen in a trailing window, at a
+    # binomial chance of at most duplicate_alpha against the flow's usual duplicate share
+    # (median of its weekly shares plus their spread, at least duplicate_floor), counted in
+    # the flow's usual bursts (see _duplicates)
+    duplicate_window_hours: tuple[int, ...] = (1, 3, 6)
+    min_duplicates: int = 6
+    duplicate_floor: float = 0.005
+    duplicate_alpha: float = 1e-8
     # acknowledgment latency
     latency_window_hours: int = 6
     latency_ratio: float = 2.5
@@ -271,22 +285,24 @@ def poisson_cdf(k: int, lam: float) -> float:
 class _Series:
     """One flow as hour-indexed arrays from its first row; prefix sums make window counts O(1)."""
 
-    __slots__ = ("dead", "errors", "last_seen", "latency", "origin", "received")
+    __slots__ = ("dead", "dups", "dups_squared", "errors", "last_seen", "latency", "origin", "received")
 
     def __init__(self, origin: datetime, rows: Mapping[int, list[FlowPoint]]) -> None:
         self.origin = origin
         size = max(rows) + 1
-        received, errors, dead = [0] * size, [0] * size, [0] * size
+        received, errors, dead, dups = [0] * size, [0] * size, [0] * size, [0] * size
         self.latency: list[float | None] = [None] * size
         for i, group in rows.items():
             received[i] = sum(p.received for p in group)
             errors[i] = sum(p.errors for p in group)
             dead[i] = sum(p.dead_letters for p in group)
+            dups[i] = sum(p.duplicates for p in group)
             timed = [(p.ack_latency_seconds, max(p.received, 1)) for p in group
                      if p.ack_latency_seconds is not None]
             if timed:
                 self.latency[i] = sum(s * w for s, w in timed) / sum(w for _, w in timed)
         self.received, self.errors, self.dead = _prefix(received), _prefix(errors), _prefix(dead)
+        self.dups, self.dups_squared = _prefix(dups), _prefix([n * n for n in dups])
         # the latest hour at or before each hour that had documents (-1: none yet)
         self.last_seen: list[int] = []
         last = -1
@@ -415,6 +431,10 @@ def detect_flow_anomalies(history: FlowHistory | Iterable[FlowPoint], *, now: da
         found += _rates(series, partner, document_type, t, end, config)
         latency = _latency(series, partner, document_type, t, end, config)
         found += [latency] if latency else []
+        resent = _duplicates(series, partner, document_type, t, end, config)
+        if resent:  # the resends explain a volume spike: one finding, with the same alert key
+            found = [f for f in found if not (f.metric.startswith("volume") and f.direction == "spike")]
+            found.append(resent)
         subject = f"{document_type} from {partner}"
         out += [_emit(f, partner=partner, document_type=document_type, subject=subject, day=end.date())
                 for f in found]
@@ -662,6 +682,60 @@ def _rates(series: _Series, partner: str, document_type: str, t: int, end: datet
             rate >= 0.5, {"documents": n, "count": bad, "p_value": float(f"{p_value:.3g}"),
                           "weeks": len(weekly)}))
     return out
+
+
+def _duplicates(series: _Series, partner: str, document_type: str, t: int, end: datetime,
+                config: AnomalyConfig) -> _Finding | None:
+    """Documents sent again: over each trailing window of ``duplicate_window_hours``, the
+    duplicates among the documents received as a binomial count against the flow's usual
+    share (one share per each of the ``baseline_weeks`` weeks before the window: their median
+    plus their spread, at least ``duplicate_floor``). Resends come in bursts (a timeout
+    resends a whole batch), so both counts are divided by the usual burst size first: the
+    duplicates of an hour that has any, weighted by themselves (their sum of squares over
+    their sum), the median over the weeks. The most improbable window is reported.
+
+    Its metric is a volume metric (``volume_duplicates``) with the key of a volume spike: a
+    resend storm is a spike whose cause the hub knows, and it replaces the plain spike."""
+    best: tuple[float, int, int, int, Baseline, int, int, float] | None = None
+    for w in config.duplicate_window_hours:
+        bad = series.total(series.dups, t - w, t)
+        if bad < config.min_duplicates:
+            continue
+        n = series.total(series.received, t - w, t) + bad
+        shares, bursts, docs, resent = [], [], 0, 0
+        for k in range(1, config.baseline_weeks + 1):
+            a, b = t - w - k * _WEEK, t - w - (k - 1) * _WEEK
+            if a < 0:
+                break
+            week_dups = series.total(series.dups, a, b)
+            week_docs = series.total(series.received, a, b) + week_dups
+            if week_docs:
+                shares.append(week_dups / week_docs)
+                if week_dups:
+                    bursts.append(series.total(series.dups_squared, a, b) / week_dups)
+                docs, resent = docs + week_docs, resent + week_dups
+        if len(shares) < config.min_weeks:
+            continue
+        base = robust_baseline(shares, counts=False, floor=config.duplicate_floor)
+        burst = max(median(bursts), 1.0) if bursts else 1.0
+        p_value = binomial_tail(math.floor(bad / burst), math.ceil(n / burst), min(base.median + base.spread, 1.0))
+        if p_value <= config.duplicate_alpha and (best is None or p_value < best[0]):
+            best = (p_value, w, bad, n, base, docs, resent, burst)
+    if best is None:
+        return None
+    p_value, w, bad, n, base, docs, resent, burst = best
+    start = end - w * _HOUR
+    noun = _noun(document_type)
+    usual = (f"normally 1 in {docs / resent:.0f} {noun} is a resend" if resent else
+             f"none of its {docs} {noun} of the {base.samples} weeks before was a resend")
+    rate = bad / n
+    return _Finding(
+        "volume_duplicates", "spike", rate, base, (rate - base.median) / base.spread, start, end,
+        f"{partner} resent {bad} {noun} it had already sent between {start:%H}:00 and {end:%H}:00 "
+        f"({bad} of {n}); {usual}",
+        rate >= 0.5, {"documents": n, "count": bad, "p_value": float(f"{p_value:.3g}"), "weeks": base.samples,
+                      "window_hours": w, "usual_burst": round(burst, 2), "baseline_documents": docs,
+                      "baseline_duplicates": resent})
 
 
 def _latency(series: _Series, partner: str, document_type: str, t: int, end: datetime,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -159,6 +160,58 @@ def test_ack_latency_rise() -> None:
     msg = detect_flow_anomalies(points, now=MONDAY + 12 * H)[0].message
     assert "acknowledgments of ACME's orders took a median 40 min between 06:00 and 12:00" in msg
     assert "a normal Monday at these hours 5 min ± " in msg
+
+
+# --- resends: "ACME resent 45 orders it had already sent between 09:00 and 12:00" ----------
+
+def resending(points: list[FlowPoint], *, share: float, bursts: int = 0, seed: int = 2) -> list[FlowPoint]:
+    """``points`` with a ``share`` of each hour's documents resent, and ``bursts`` hours (before
+    today) with 5 resends more, as a timeout's retry would."""
+    rng = np.random.default_rng(seed)
+    earlier = [i for i, p in enumerate(points) if p.hour < MONDAY]
+    burst_at = set(rng.choice(earlier, size=bursts, replace=False).tolist()) if bursts else set()
+    return [replace(p, duplicates=int(rng.binomial(p.received, share)) + 5 * (i in burst_at))
+            for i, p in enumerate(points)]
+
+
+def test_a_duplicate_storm_is_a_binomial_count_of_resends() -> None:
+    points = resending(flow(business(20), until=MONDAY + 9 * H), share=0.005) + [
+        FlowPoint("ACME", "850", MONDAY + h * H, 20, duplicates=15) for h in (9, 10, 11)]
+    found = detect_flow_anomalies(points, now=MONDAY + 12 * H)
+    ev = only(found, "volume_duplicates")  # it replaces the volume spike the resends make
+    assert found[0].message.startswith("850 from ACME: ACME resent 45 orders it had already sent between "
+                                       "09:00 and 12:00 (45 of 105); normally 1 in ")
+    assert found[0].message.endswith(" orders is a resend")
+    assert (ev["direction"], ev["count"], ev["documents"], ev["window_hours"]) == ("spike", 45, 105, 3)
+    assert ev["p_value"] < 1e-30 and ev["usual_burst"] == 1.0
+    assert ev["alert_key"] == "ACME|850|volume|spike|2026-03-02"  # the key of a volume spike: one case
+
+
+def test_resends_where_a_flow_never_had_any() -> None:
+    points = flow(business(20), until=MONDAY + 9 * H) + [
+        FlowPoint("ACME", "850", MONDAY + 9 * H, 3, duplicates=9)]
+    found = detect_flow_anomalies(points, now=MONDAY + 10 * H)
+    only(found, "volume_duplicates")
+    assert found[0].message.startswith("850 from ACME: ACME resent 9 orders it had already sent between "
+                                       "09:00 and 10:00 (9 of 12); none of its ")
+    assert found[0].message.endswith(" orders of the 6 weeks before was a resend")
+
+
+def test_a_timeout_resending_a_batch_is_no_storm_where_the_partner_does_that() -> None:
+    # 5 resends now and then in its history, and today a burst of 5 plus one more
+    history = resending(flow(business(20), until=MONDAY + 9 * H), share=0.005, bursts=12)
+    points = history + [FlowPoint("ACME", "850", MONDAY + 9 * H, 20, duplicates=6)]
+    assert detect_flow_anomalies(points, now=MONDAY + 10 * H) == []
+
+
+def test_a_partner_that_often_resends_is_judged_against_its_own_share() -> None:
+    # 3 resends an hour this morning (12 of 92): twice its usual 5 %, for a partner that resends
+    points = [replace(p, duplicates=3) if p.hour >= MONDAY else p
+              for p in resending(flow(business(20), until=MONDAY + 12 * H), share=0.05)]
+    assert detect_flow_anomalies(points, now=MONDAY + 12 * H) == []
+    # the same resends today are a storm for a partner that hardly ever resends
+    rare = [replace(p, duplicates=0) if p.hour < MONDAY else p for p in points]
+    assert [d.evidence["metric"] for d in detect_flow_anomalies(rare, now=MONDAY + 12 * H)] == ["volume_duplicates"]
 
 
 # --- small flows, longer windows, silence ----------------------------------------------------

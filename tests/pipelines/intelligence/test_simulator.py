@@ -52,3 +52,16 @@ def test_an_obvious_outage_is_found_and_scored() -> None:
     assert report["recall"] == 1.0 and report["precision"] == 1.0, report
     assert report["per_kind"]["outage"]["ttd_median_hours"] <= 3
     assert cases[0].detection.evidence["direction"] in ("drop", "missing")
+
+
+def test_partners_resend_now_and_then_and_a_storm_is_resends() -> None:
+    sim = simulate(1, weeks=16, partners=12)
+    storms = [p for p in sim.problems if p.kind == "duplicate_storm"]
+    inside = [x for x in sim.points for p in storms
+              if (x.partner, x.document_type) == (p.partner, p.document_type) and p.start <= x.hour < p.end]
+    outside = [x for x in sim.points if all(not (x.partner == p.partner and p.start <= x.hour < p.end + timedelta(days=1))
+                                            for p in storms)]
+    resent, received = sum(x.duplicates for x in outside), sum(x.received + x.duplicates for x in outside)
+    assert 0.002 < resent / received < 0.03  # ordinary days: a share, and small bursts
+    assert max(x.duplicates for x in outside) <= 10  # a burst of at most 5 and the usual share
+    assert sum(x.duplicates for x in inside) > sum(p.affected for p in storms) * 0.8
