@@ -37,6 +37,12 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--documents", type=int, default=5000)
@@ -60,6 +66,9 @@ def main() -> None:
             def send(i: int) -> int:
                 return clients[i % args.senders].post("/api/v1/inbound/ACME/purchase_order", content=bodies[i]).status_code
 
+            assert hub.proc is not None
+            cpu_before = cpu_seconds(hub.proc.pid)
+            client_cpu_before = time.process_time()
             started = time.perf_counter()
             with ThreadPoolExecutor(args.senders) as pool:
                 codes = list(pool.map(send, range(args.documents)))
@@ -73,6 +82,8 @@ def main() -> None:
                     break
                 time.sleep(0.05)
             finished = time.perf_counter()
+            server_cpu = cpu_seconds(hub.proc.pid) - cpu_before
+            client_cpu = time.process_time() - client_cpu_before
             with engine.connect() as conn:
                 rows = conn.execute(text(
                     "select d.created_at, i.received_at from documents d join inbox i on i.id = d.inbox_id")).all()
@@ -97,6 +108,9 @@ def main() -> None:
         "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
         "latency_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 1),
         "server_peak_rss_mb": round(rss, 1),
+        # CPU time per document holds across loads better than documents/s on a shared machine
+        "server_cpu_ms_per_doc": round(server_cpu * 1000 / args.documents, 2),
+        "sender_cpu_ms_per_doc": round(client_cpu * 1000 / args.documents, 2),
         "cpus": os.cpu_count(),
         "reproduce": f".venv/bin/python benchmarks/bench_e2e.py --documents {args.documents} --senders {args.senders}",
     }

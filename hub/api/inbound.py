@@ -96,7 +96,12 @@ async def post_inbound(partner_id: str, document_type: str, request: Request, pr
         with hub.db.reader() as s:
             return receipt_state(s, stored.receipt_id)
 
-    state = await hub.notifier.wait(stored.receipt_id, wait, poll) if wait else await run_in_threadpool(poll)
+    if wait:
+        state = await hub.notifier.wait(stored.receipt_id, wait, poll)
+    elif stored.duplicate_of is None:  # respond-async: stored and queued is the answer (no read back)
+        state = ReceiptState(stored.receipt_id, "received", partner_id, "http", stored.sha256)
+    else:  # a replay is answered with what became of the original
+        state = await run_in_threadpool(poll)
     assert state is not None
     response = outcome_response(state)
     response.headers["X-Correlation-ID"] = receipt.correlation_id or ""

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from canonical.documents import (
     CanonicalDocument,
@@ -32,7 +33,24 @@ __all__ = ["DbHistory", "latest_revision"]
 D = TypeVar("D", bound=CanonicalDocument)
 
 
-def latest_revision(rows: Sequence[Document]) -> Document | None:
+_DOCS = Document.__table__
+
+
+@cache
+def _statement(directions: tuple[str, ...], by_key: bool, exclude: bool, since: bool) -> Select[Any]:
+    """The lookup's statement, built once per shape (the detectors run it for every document)."""
+    c = _DOCS.c
+    stmt = select(_DOCS).where(c.document_type == bindparam("document_type"), c.direction.in_(directions))
+    if by_key:
+        stmt = stmt.where(c.business_key == bindparam("business_key"))
+    if exclude:
+        stmt = stmt.where(c.idempotency_key != bindparam("exclude_key"))
+    if since:
+        stmt = stmt.where(c.created_at >= bindparam("since"))
+    return stmt.order_by(c.id).limit(5000)
+
+
+def latest_revision(rows: Sequence[Any]) -> Any | None:
     return max(rows, key=lambda r: (int(r.revision) if r.revision.isdigit() else 0, r.id), default=None)
 
 
@@ -44,28 +62,21 @@ class DbHistory:
         self.exclude_key = exclude_key
 
     def _rows(self, document_type: str, business_key: str | None = None, *,
-              directions: tuple[str, ...] = ("inbound",), **where: Any) -> list[Document]:
-        stmt = select(Document).where(Document.document_type == document_type,
-                                      Document.direction.in_(directions))
-        if business_key is not None:
-            stmt = stmt.where(Document.business_key == business_key)
-        if self.exclude_key:
-            stmt = stmt.where(Document.idempotency_key != self.exclude_key)
-        if "since" in where:
-            stmt = stmt.where(Document.created_at >= where["since"])
+              directions: tuple[str, ...] = ("inbound",), **where: Any) -> list[Any]:
+        """Rows of the documents table (attribute access as on ``Document``), oldest first."""
+        params: dict[str, Any] = {"document_type": document_type, "business_key": business_key,
+                                  "exclude_key": self.exclude_key, "since": where.get("since")}
+        stmt = _statement(directions, business_key is not None, bool(self.exclude_key), "since" in where)
         if where.get("fingerprint"):  # every revision of the keys that ever had this content
-            had = (select(Document.business_key)
-                   .where(Document.fingerprint == where["fingerprint"],
-                          Document.business_key.startswith(f"{where['buyer']}/", autoescape=True)))
-            stmt = stmt.where(Document.business_key.in_(had))
-        with self.db.reader() as s:
-            rows = list(s.scalars(stmt.order_by(Document.id).limit(5000)))
-            for r in rows:
-                s.expunge(r)
-        return rows
+            had = (select(_DOCS.c.business_key)
+                   .where(_DOCS.c.fingerprint == where["fingerprint"],
+                          _DOCS.c.business_key.startswith(f"{where['buyer']}/", autoescape=True)))
+            stmt = stmt.where(_DOCS.c.business_key.in_(had))
+        with self.db.read_connection() as conn:
+            return list(conn.execute(stmt, params).all())
 
     @staticmethod
-    def _model(row: Document | None, model: type[D]) -> D | None:
+    def _model(row: Any | None, model: type[D]) -> D | None:
         return None if row is None else model.model_validate(row.canonical)
 
     def purchase_order(self, po_number: str, *, buyer_id: str | None = None) -> PurchaseOrder | None:
@@ -81,7 +92,7 @@ class DbHistory:
 
     def orders_from_buyer(self, buyer_id: str, *, since: date,
                           fingerprint: str | None = None) -> Sequence[PurchaseOrder]:
-        latest: dict[str, Document] = {}
+        latest: dict[str, Any] = {}
         rows = self._rows("purchase_order", fingerprint=fingerprint, buyer=buyer_id) if fingerprint \
             else self._rows("purchase_order")
         for r in rows:
@@ -99,7 +110,7 @@ class DbHistory:
         return self._model(latest_revision(rows), OrderAcknowledgment)
 
     def ship_notices_for(self, po_number: str, *, buyer_id: str | None = None) -> Sequence[ShipNotice]:
-        latest: dict[str, Document] = {}
+        latest: dict[str, Any] = {}
         for r in self._rows("ship_notice"):
             if not any(o.get("po_number") == po_number for o in r.canonical.get("orders", [])):
                 continue

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from hub.ops.cases import event, open_cases
 from hub.ops.stages import CasesFound, WaitingForOriginal
@@ -69,6 +69,10 @@ def park(db: Database, *, job_id: int, attempts: int, inbox_id: int | None, payl
     return "waiting"
 
 
+_WAITING = select(Job.__table__.c.id).where(Job.__table__.c.status == "waiting",
+                                            Job.__table__.c.ordering_key.in_(bindparam("keys", expanding=True)))
+
+
 def after_accept(s: Session, *, inbox_id: int | None, job_id: int, message: Message,
                  new: list[Document], refdata: ReferenceData) -> None:
     keys = sorted({row.business_key for row in new})
@@ -79,7 +83,7 @@ def after_accept(s: Session, *, inbox_id: int | None, job_id: int, message: Mess
                                              Document.id != row.id, Document.status.in_(("accepted", "delivered")))
                       .values(status="superseded"))
     if keys:
-        woken = list(s.scalars(select(Job.id).where(Job.status == "waiting", Job.ordering_key.in_(keys))))
+        woken = list(s.scalars(_WAITING, {"keys": keys}))
         if woken:
             s.execute(update(Job).where(Job.id.in_(woken)).values(status="queued", next_attempt_at=utcnow()))
             for case in s.scalars(select(Case).where(Case.job_id.in_(woken), Case.status.in_(("open", "assigned")),

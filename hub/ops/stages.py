@@ -19,10 +19,11 @@ Usage:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from canonical.documents import CanonicalDocument, OrderPurpose, PurchaseOrder, make_idempotency_key
 from canonical.errors import BusinessException, CrossdockError
@@ -36,8 +37,10 @@ from mappings.records import load_record_map
 from pipelines.exceptions import (
     Detection,
     DetectionContext,
+    PartnerRules,
     PolicyAction,
     PolicyDecision,
+    PolicyRule,
     decide,
     detect_all,
 )
@@ -151,6 +154,9 @@ def _fingerprints(a: PurchaseOrder, b: PurchaseOrder) -> tuple[str, str]:
     return order_fingerprint(a), order_fingerprint(b)
 
 
+_HELD = select(Document.__table__.c.canonical).where(Document.__table__.c.idempotency_key == bindparam("key"))
+
+
 def check_resend(message: Message, ctx: StageContext) -> Message:
     hub = _hub(ctx)
     acknowledge = (message.partner or {}).get("resend") == "acknowledge" \
@@ -158,8 +164,8 @@ def check_resend(message: Message, ctx: StageContext) -> Message:
     for doc in message.documents:
         if not isinstance(doc, PurchaseOrder) or doc.purpose is OrderPurpose.CANCEL:
             continue
-        with hub.db.reader() as s:
-            held = s.scalar(select(Document.canonical).where(Document.idempotency_key == doc.idempotency_key))
+        with hub.db.read_connection() as conn:
+            held = conn.scalar(_HELD, {"key": doc.idempotency_key})
         if held is None:
             continue
         mine, theirs = _fingerprints(doc, PurchaseOrder.model_validate(held))
@@ -181,11 +187,28 @@ def _value(doc: CanonicalDocument) -> str | None:
     return str(total()) if callable(total) else None
 
 
+_RULES_SEEN: dict[str, tuple[Mapping[str, Any], PartnerRules, tuple[PolicyRule, ...]]] = {}
+
+
+def _rules_of(partner_id: str, profile: Mapping[str, Any]) -> tuple[PartnerRules, tuple[PolicyRule, ...]]:
+    """The partner's rules and policies, read again only when its profile is a new object.
+
+    The hub hands stages the same profile object until it reads the partner again (every few
+    seconds, and at once after a change), so the parsing runs then and not per document.
+    """
+    seen = _RULES_SEEN.get(partner_id)
+    if seen is not None and seen[0] is profile:
+        return seen[1], seen[2]
+    rules, policies = partner_rules(profile), partner_policies(profile)
+    _RULES_SEEN[partner_id] = (profile, rules, policies)
+    return rules, policies
+
+
 def detect(message: Message, ctx: StageContext) -> Message:
     """Run the detectors; auto-resolvable detections ride along, the rest stop the document."""
     hub = _hub(ctx)
     profile = message.partner or {}
-    rules, policies = partner_rules(profile), partner_policies(profile)
+    rules, policies = _rules_of(message.partner_id, profile)
     accepted = set(message.meta.get("accepted_exceptions") or [])
     earlier: list[Detection] = message.meta.get("detections") or []
     found: list[Found] = []

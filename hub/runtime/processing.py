@@ -15,10 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -84,8 +86,8 @@ class HubContext:
                 self._cache.pop(partner_id, None)
 
     def find_document(self, idempotency_key: str) -> int | None:
-        with self.db.reader() as s:
-            return s.scalar(select(Document.id).where(Document.idempotency_key == idempotency_key))
+        with self.db.read_connection() as conn:
+            return conn.scalar(FIND_DOCUMENT, {"key": idempotency_key})
 
     def now(self) -> datetime:
         return utcnow()
@@ -153,8 +155,8 @@ class Processor:
 
     # ----------------------------------------------------------------------- loading
     def _load(self, job_id: int) -> tuple[_Snapshot | None, Message | None]:
-        with self.db.reader() as s:
-            job = s.get(Job, job_id)
+        with self.db.read_connection() as s:
+            job = s.execute(_LOAD_JOB, {"id": job_id}).first()
             if job is None or job.status not in OPEN_STATES:
                 return None, None
             snap = _Snapshot(job.id, job.kind, job.attempts, job.partner_id, job.inbox_id,
@@ -172,7 +174,7 @@ class Processor:
                 if partner and partner.get("paused"):
                     return snap, Message(0, job.partner_id or "", "outbox", b"", partner=partner)
                 return snap, None
-            entry = s.get(InboxEntry, job.inbox_id)
+            entry = s.execute(_LOAD_ENTRY, {"id": job.inbox_id}).first()
             assert entry is not None, f"job {job_id} points at a missing inbox row"
             raw = entry.raw if entry.raw is not None else self.blobs.read(entry.blob_path or "")
             if sniff(raw[:512]) is not None and _edi_waits_for_earlier(s, job):
@@ -252,18 +254,19 @@ class Processor:
                 else:
                     values["finished_at"] = utcnow()
                     values["last_error"] = None if outcome.ok else str(outcome.error)[:2000]
+                # Core statements on the tables (not ORM entities): this write runs once per
+                # document, and the ORM's bulk-update and unit-of-work paths cost more than the SQL
                 claimed = s.execute(  # type: ignore[attr-defined]  # DML results carry rowcount
-                    update(Job).where(Job.id == snap.job_id, Job.status.in_(OPEN_STATES),
-                                      Job.attempts == snap.attempts).values(**values)
-                ).rowcount
+                    _FINISH_JOB, {"b_job": snap.job_id, "b_attempts": snap.attempts, **values}).rowcount
                 if not claimed:
                     s.rollback()
                     return "skipped"  # someone else finished this job first
-                s.add(Attempt(job_id=snap.job_id, inbox_id=snap.inbox_id, number=snap.attempts + 1,
-                              duration_ms=duration_ms, stage=outcome.stage,
-                              outcome="ok" if outcome.ok else action.value if action else "ok",
-                              error_code=resolution.code if resolution else None,
-                              error=str(outcome.error)[:4000] if outcome.error else None, worker=self.worker))
+                s.execute(_INSERT_ATTEMPT, dict(
+                    job_id=snap.job_id, inbox_id=snap.inbox_id, number=snap.attempts + 1,
+                    duration_ms=duration_ms, stage=outcome.stage,
+                    outcome="ok" if outcome.ok else action.value if action else "ok",
+                    error_code=resolution.code if resolution else None,
+                    error=str(outcome.error)[:4000] if outcome.error else None, worker=self.worker))
                 if outcome.ok:
                     self._succeeded(s, snap, outcome)
                 elif action is Action.IGNORE:
@@ -288,13 +291,10 @@ class Processor:
 
     def _set_inbox(self, s: Session, snap: _Snapshot, status: str, outcome: dict[str, Any]) -> None:
         if snap.kind == "ingest" and snap.inbox_id is not None:
-            s.execute(update(InboxEntry).where(InboxEntry.id == snap.inbox_id)
-                      .values(status=status, outcome=outcome))
+            s.execute(_SET_INBOX, {"b_id": snap.inbox_id, "status": status, "outcome": outcome})
 
     def _succeeded(self, s: Session, snap: _Snapshot, outcome: Outcome) -> None:
-        s.execute(update(DeadLetter).where(DeadLetter.job_id == snap.job_id,
-                                           DeadLetter.status.in_(("open", "replaying")))
-                  .values(status="resolved", resolved_at=utcnow()))
+        s.execute(_RESOLVE_DEAD_LETTER, {"b_job": snap.job_id, "status": "resolved", "resolved_at": utcnow()})
         if snap.kind != "ingest":
             number = outcome.message.meta.get("erp_document_number")  # the ERP's number, same transaction
             s.execute(update(Document).where(Document.id == snap.document_id)
@@ -311,18 +311,21 @@ class Processor:
             row = Document(inbox_id=snap.inbox_id, partner_id=message.partner_id,
                            document_type=doc.document_type, idempotency_key=key,
                            business_key=doc.business_key, revision=str(doc.revision_of),
-                           canonical=doc.model_dump(mode="json"),
+                           direction="inbound", status="accepted", canonical=doc.model_dump(mode="json"),
                            fingerprint=order_fingerprint(doc) if isinstance(doc, PurchaseOrder) else None)
-            try:
-                with s.begin_nested():
-                    s.add(row)
-                    s.flush()
-            except IntegrityError:  # a racing twin committed first: already seen
-                existing = s.scalar(select(Document.id).where(Document.idempotency_key == key))
+            # One statement: the unique idempotency key turns a racing twin's insert into no row
+            inserted = s.scalar(_INSERT_DOCUMENT[s.get_bind().dialect.name == "postgresql"], dict(
+                inbox_id=row.inbox_id, partner_id=row.partner_id, document_type=row.document_type,
+                idempotency_key=key, business_key=row.business_key, revision=row.revision,
+                direction=row.direction, status=row.status, canonical=row.canonical,
+                fingerprint=row.fingerprint))
+            if inserted is None:  # a racing twin committed first: already seen
+                existing = s.scalar(FIND_DOCUMENT, {"key": key})
                 assert existing is not None
                 ids.append(existing)
                 message.existing_ids[key] = existing  # what follows (EDI answers) treats it as seen
                 continue
+            row.id = inserted  # a transient row: its values, for the outbox and the hooks below
             ids.append(row.id)
             new.append(row)
         for row in new:
@@ -417,7 +420,32 @@ def _record_resends(s: Session, snap: _Snapshot, message: Message) -> None:
                          document_type=document_type))
 
 
-def _waits_for_earlier(s: Session, job: Job) -> bool:
+_JOBS = cast(Table, Job.__table__)
+_INBOX = cast(Table, InboxEntry.__table__)
+_ATTEMPTS = cast(Table, Attempt.__table__)
+_DEAD_LETTERS = cast(Table, DeadLetter.__table__)
+_DOCUMENTS = cast(Table, Document.__table__)
+_LOAD_JOB = select(_JOBS.c.id, _JOBS.c.kind, _JOBS.c.attempts, _JOBS.c.partner_id, _JOBS.c.inbox_id,
+                   _JOBS.c.document_id, _JOBS.c.payload, _JOBS.c.created_at, _JOBS.c.status,
+                   _JOBS.c.ordering_key, _JOBS.c.published_at).where(_JOBS.c.id == bindparam("id"))
+_LOAD_ENTRY = select(_INBOX.c.id, _INBOX.c.partner_id, _INBOX.c.channel, _INBOX.c.raw, _INBOX.c.blob_path,
+                     _INBOX.c.document_type, _INBOX.c.content_type, _INBOX.c.filename, _INBOX.c.correlation_id,
+                     _INBOX.c.received_at, _INBOX.c.meta).where(_INBOX.c.id == bindparam("id"))
+
+# Built once: these run for every document, and building a statement costs more than running it.
+_FINISH_JOB = update(_JOBS).where(_JOBS.c.id == bindparam("b_job"), _JOBS.c.status.in_(OPEN_STATES),
+                                  _JOBS.c.attempts == bindparam("b_attempts"))
+_INSERT_ATTEMPT = insert(_ATTEMPTS)
+_SET_INBOX = update(_INBOX).where(_INBOX.c.id == bindparam("b_id"))
+_RESOLVE_DEAD_LETTER = update(_DEAD_LETTERS).where(_DEAD_LETTERS.c.job_id == bindparam("b_job"),
+                                                   _DEAD_LETTERS.c.status.in_(("open", "replaying")))
+# INSERT … ON CONFLICT DO NOTHING RETURNING id; [sqlite, postgresql]
+_INSERT_DOCUMENT = tuple(dialect(_DOCUMENTS).on_conflict_do_nothing(index_elements=["idempotency_key"])
+                         .returning(_DOCUMENTS.c.id) for dialect in (sqlite_insert, postgresql_insert))
+FIND_DOCUMENT = select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.idempotency_key == bindparam("key"))
+
+
+def _waits_for_earlier(s: Session | Connection, job: Any) -> bool:
     """True while an older open job has the same ordering key (per-key order, both run modes).
 
     "Older" is by receipt, then job id, as the distributed relay orders them.
@@ -429,7 +457,7 @@ def _waits_for_earlier(s: Session, job: Job) -> bool:
         or_(theirs < mine, and_(theirs == mine, earlier.id < job.id))))))
 
 
-def _edi_waits_for_earlier(s: Session, job: Job) -> bool:
+def _edi_waits_for_earlier(s: Session | Connection, job: Any) -> bool:
     """True while an earlier receipt of the same partner has not been read once yet.
 
     EDI replies build on each other (an 855 before the 856 it confirms, an 856 before the

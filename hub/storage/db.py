@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database", "make_engine"]
@@ -36,14 +38,65 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        writers = _WriterTurns(timeout=30.0)
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
             # Readers (``Database.reader``) start deferred and never block writers in WAL.
             immediate = conn.get_execution_options().get("immediate", True)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if immediate:
+                writers.take(conn)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            except BaseException:
+                writers.give_back(conn.info)
+                raise
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _sqlite_end(conn: Any) -> None:
+            if not conn.invalidated:  # an invalidated connection gave its turn back already (below)
+                writers.give_back(conn.info)
+
+        @event.listens_for(engine.pool, "checkin")
+        @event.listens_for(engine.pool, "invalidate")
+        def _sqlite_returned(_dbapi_conn: Any, record: Any, *_rest: Any) -> None:
+            # a connection that leaves without COMMIT or ROLLBACK (invalidated, or returned
+            # mid-transaction) must not keep the turn
+            if record is not None:
+                writers.give_back(record.info)
 
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class _WriterTurns:
+    """Write transactions of one process take turns on a fair lock before ``BEGIN IMMEDIATE``.
+
+    SQLite has one writer at a time; a connection that finds the write lock taken waits in
+    SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and wakes in no order.
+    With a dozen request and worker threads writing small transactions that sleeping, not the
+    writes, bounded throughput: a waiting thread slept on long after the lock was free. In one
+    process the threads now queue here and the next one starts the moment the last commits;
+    other processes (the CLI, a second ``serve``) still meet SQLite's busy handler as before.
+    """
+
+    def __init__(self, *, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = threading.Lock()
+
+    def take(self, conn: Any) -> None:
+        if conn.info.get("crossdock_write_turn"):
+            return  # already this connection's turn
+        if not self._lock.acquire(timeout=self.timeout):
+            raise sqlite3.OperationalError(
+                f"database is locked: no write turn within {self.timeout:.0f} s (a write transaction of this "
+                "process is still open)")
+        conn.info["crossdock_write_turn"] = True
+
+    def give_back(self, info: dict[str, Any]) -> None:
+        if info.pop("crossdock_write_turn", False):
+            self._lock.release()
 
 
 class Database:
@@ -59,9 +112,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
-        self.read_factory = sessionmaker(
-            self.engine.execution_options(immediate=False), expire_on_commit=False
-        )
+        self.read_engine = self.engine.execution_options(immediate=False)
+        self.read_factory = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,6 +140,12 @@ class Database:
         finally:
             s.rollback()
             s.close()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A read-only Core connection: for hot paths that run Core statements (no ORM session)."""
+        with self.read_engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

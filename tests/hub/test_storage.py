@@ -92,3 +92,37 @@ def test_leases_let_one_node_at_a_time(db: Database) -> None:
     store.release_lease("poll:ACME", holder)
     assert store.try_lease("poll:ACME", "someone-else", 30)
     assert store.try_lease("poll:SHORT", "a", 0.0) and store.try_lease("poll:SHORT", "b", 30)  # expired
+
+
+def _write_in_thread(db: Database, partner: str) -> threading.Thread:
+    def write() -> None:
+        with db.session() as s:
+            s.add(InboxEntry(partner_id=partner, channel="http", sha256="0" * 64, size=0))
+
+    t = threading.Thread(target=write, daemon=True)
+    t.start()
+    return t
+
+
+def test_sqlite_writers_take_turns_and_a_lost_connection_gives_its_turn_back(db: Database) -> None:
+    """SQLite: the threads of one process queue for the write lock in Python, so a writer
+    starts as soon as the one before commits, and a connection that is invalidated or
+    returned in the middle of a write transaction does not keep the others waiting."""
+    if not db.is_sqlite:
+        pytest.skip("write turns are SQLite's (PostgreSQL has row locks)")
+    conn = db.engine.connect()
+    conn.exec_driver_sql("SELECT 1")  # autobegin: BEGIN IMMEDIATE, this connection holds the write turn
+    waiting = _write_in_thread(db, "WAITS")
+    waiting.join(0.5)
+    assert waiting.is_alive(), "a second writer must wait while a write transaction is open"
+    conn.invalidate()  # the connection is lost mid-transaction, without COMMIT or ROLLBACK
+    waiting.join(5)
+    assert not waiting.is_alive(), "the turn of a lost connection must be given back"
+    conn.rollback()
+    conn.close()
+    writers = [_write_in_thread(db, f"P{i}") for i in range(16)]
+    for t in writers:
+        t.join(10)
+    assert not any(t.is_alive() for t in writers)
+    with db.reader() as s:
+        assert s.scalar(select(func.count()).select_from(InboxEntry)) == 17
