@@ -47,6 +47,29 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_cpu() -> dict[str, float]:
+    """CPU seconds so far of this machine's PostgreSQL and RabbitMQ (every process of each)."""
+    out = {"postgresql": 0.0, "rabbitmq": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = stat.read_text().strip()
+        except OSError:
+            continue
+        key = "postgresql" if name == "postgres" else "rabbitmq" if name == "beam.smp" else None
+        if key:
+            out[key] += cpu_seconds(int(stat.parent.name))
+    return out
+
+
 def raw_broker(n: int) -> dict[str, float]:
     from kombu import Connection, Exchange, Queue
 
@@ -104,6 +127,11 @@ def run_hub(hub: HubProcess, url: str, bodies: list[bytes], senders: int) -> dic
         hub.add_partner("ACME")
         clients = [httpx.Client(base_url=hub.url, timeout=60, headers={"Authorization": f"Bearer {ADMIN_KEY}",
                                                                         "Prefer": "respond-async"}) for _ in range(senders)]
+        procs = {"serve": hub.proc}
+        if isinstance(hub, Cluster):
+            procs |= {r.name: r.proc for r in (*hub.workers, *hub.schedulers)}
+        cpu_before = {name: cpu_seconds(p.pid) for name, p in procs.items() if p is not None}
+        services_before, sender_before = service_cpu(), time.process_time()
         started = time.perf_counter()
         with ThreadPoolExecutor(senders) as pool:
             codes = list(pool.map(lambda i: clients[i % senders].post(
@@ -117,13 +145,15 @@ def run_hub(hub: HubProcess, url: str, bodies: list[bytes], senders: int) -> dic
                     break
             time.sleep(0.05)
         finished = time.perf_counter()
+        # CPU milliseconds per document, every process that worked on them (the sender included)
+        cpu = {name: (cpu_seconds(p.pid) - cpu_before[name]) * 1000 / len(bodies)
+               for name, p in procs.items() if p is not None and name in cpu_before}
+        cpu |= {name: (v - services_before[name]) * 1000 / len(bodies) for name, v in service_cpu().items()}
+        cpu["sender"] = (time.process_time() - sender_before) * 1000 / len(bodies)
         with engine.connect() as conn:
             rows = conn.execute(text("select d.created_at, i.received_at from documents d "
                                      "join inbox i on i.id = d.inbox_id")).all()
         engine.dispose()
-        procs = {"serve": hub.proc}
-        if isinstance(hub, Cluster):
-            procs |= {r.name: r.proc for r in (*hub.workers, *hub.schedulers)}
         rss = {name: peak_rss_mb(p.pid) for name, p in procs.items() if p is not None}
     finally:
         hub.close()
@@ -132,7 +162,8 @@ def run_hub(hub: HubProcess, url: str, bodies: list[bytes], senders: int) -> dic
             "docs_per_s": round(len(bodies) / (finished - started), 1),
             "latency_p50_ms": round(statistics.median(latencies) * 1000, 1),
             "latency_p99_ms": round(latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, 1),
-            "peak_rss_mb": rss}
+            "peak_rss_mb": rss,
+            "cpu_ms_per_doc": {k: round(v, 2) for k, v in cpu.items()} | {"total": round(sum(cpu.values()), 2)}}
 
 
 def main() -> None:

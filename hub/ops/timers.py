@@ -35,7 +35,7 @@ from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from hub.ops.cases import open_cases
 from hub.ops.rules import partner_policies, partner_rules
@@ -99,11 +99,17 @@ class SlaTimers:
     def _overdue(self, s: Any, profiles: Mapping[str, Mapping[str, Any]], rules: Mapping[str, PartnerRules],
                  now: datetime) -> list[tuple[Detection, str, int | None, str]]:
         suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
+        # A purchase order counts only when its seller is a supplier (below): customers' orders,
+        # most of a distributor's documents, are left in the database instead of read every pass.
+        seller = Document.canonical[("seller", "id")].as_string()
+        ours = or_(Document.document_type != "purchase_order",
+                   and_(Document.direction == "outbound", Document.partner_id.in_(suppliers)),
+                   and_(Document.direction != "outbound", seller.in_(suppliers)))
         docs = list(s.execute(select(Document.document_type, Document.business_key, Document.canonical,
                                      Document.created_at, Document.revision, Document.partner_id,
                                      Document.direction)
                               .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
-                                     Document.created_at >= now - LOOKBACK)))
+                                     Document.created_at >= now - LOOKBACK, ours)))
         # an answer counts for the partner that sent it and for the seller it names
         acked = {(who, d.canonical.get("po_number")) for d in docs if d.document_type == "order_acknowledgment"
                  for who in (d.partner_id, (d.canonical.get("seller") or {}).get("id"))}

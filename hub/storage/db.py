@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database", "make_engine"]
+
+
+_PING_AFTER_IDLE_SECONDS = 1.0
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -67,7 +71,31 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                 writers.give_back(record.info)
 
         return engine
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+
+    @event.listens_for(engine.pool, "checkin")
+    def _idle_since(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["crossdock_checked_in"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # Pessimistic disconnect handling, but only for a connection idle long enough for the
+        # server to have gone (a restart, a failover, an idle timeout): pinging every checkout
+        # cost a round trip each time, five or more per document. A dead connection raises
+        # DisconnectionError here and the pool replaces it with a fresh one; one that died
+        # within the last second fails its statement instead, which the job's retry covers.
+        idle = time.monotonic() - record.info.get("crossdock_checked_in", 0.0)
+        if idle < _PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as error:
+            raise exc.DisconnectionError(f"connection lost while idle: {error}") from error
+
+    return engine
 
 
 class _WriterTurns:
