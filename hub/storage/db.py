@@ -140,7 +140,10 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.factory = sessionmaker(self.engine, expire_on_commit=False)
-        self.read_engine = self.engine.execution_options(immediate=False)
+        # Reads on PostgreSQL run in autocommit: under READ COMMITTED every statement sees its
+        # own snapshot anyway, and a BEGIN and a ROLLBACK around each read cost two round trips.
+        self.read_engine = self.engine.execution_options(immediate=False) if self.engine.dialect.name == "sqlite" \
+            else self.engine.execution_options(immediate=False, isolation_level="AUTOCOMMIT")
         self.read_factory = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
