@@ -43,7 +43,7 @@ from sqlalchemy import or_, select
 from hub.ops.cases import open_cases
 from hub.ops.rules import partner_policies, partner_rules
 from hub.ops.stages import Found
-from hub.ops.timers import with_edi_sla
+from hub.ops.timers import not_customer_orders, with_edi_sla
 from hub.partners import partner_dict
 from hub.storage.edi_tables import EdiOutbound
 from hub.storage.intel_tables import IntelDecision
@@ -72,6 +72,8 @@ TRAINING_WINDOW = timedelta(days=180)
 OPEN_WINDOW = timedelta(days=30)
 _LATE_RATE_DAYS = timedelta(days=30)
 _LIVE = ("accepted", "delivered", "delivery_failed")
+# the documents an expectation is opened or met by
+_BEARING = ("purchase_order", "order_acknowledgment", "ship_notice", "invoice")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +115,8 @@ def expectations(s: Session, *, since: datetime) -> list[Expected]:
     docs = list(s.execute(select(Document.id, Document.document_type, Document.business_key, Document.canonical,
                                  Document.created_at, Document.revision, Document.partner_id, Document.direction)
                           .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
-                                 Document.created_at >= since).order_by(Document.id)))
+                                 Document.created_at >= since, Document.document_type.in_(_BEARING),
+                                 not_customer_orders(suppliers)).order_by(Document.id)))
     first: dict[tuple[str, str, Any], datetime] = {}
 
     def seen(kind: str, who: str | None, ref: Any, at: datetime) -> None:

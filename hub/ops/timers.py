@@ -29,13 +29,13 @@ Usage:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from hub.ops.cases import open_cases
 from hub.ops.rules import partner_policies, partner_rules
@@ -57,7 +57,7 @@ from pipelines.exceptions.detectors import (
 )
 from pipelines.refdata import ReferenceData
 
-__all__ = ["LOOKBACK", "SlaTimers", "with_edi_sla"]
+__all__ = ["LOOKBACK", "SlaTimers", "not_customer_orders", "with_edi_sla"]
 
 log = structlog.get_logger("crossdock.timers")
 _LIVE = ("accepted", "delivered", "delivery_failed")
@@ -99,17 +99,11 @@ class SlaTimers:
     def _overdue(self, s: Any, profiles: Mapping[str, Mapping[str, Any]], rules: Mapping[str, PartnerRules],
                  now: datetime) -> list[tuple[Detection, str, int | None, str]]:
         suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
-        # A purchase order counts only when its seller is a supplier (below): customers' orders,
-        # most of a distributor's documents, are left in the database instead of read every pass.
-        seller = Document.canonical[("seller", "id")].as_string()
-        ours = or_(Document.document_type != "purchase_order",
-                   and_(Document.direction == "outbound", Document.partner_id.in_(suppliers)),
-                   and_(Document.direction != "outbound", seller.in_(suppliers)))
         docs = list(s.execute(select(Document.document_type, Document.business_key, Document.canonical,
                                      Document.created_at, Document.revision, Document.partner_id,
                                      Document.direction)
                               .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
-                                     Document.created_at >= now - LOOKBACK, ours)))
+                                     Document.created_at >= now - LOOKBACK, not_customer_orders(suppliers))))
         # an answer counts for the partner that sent it and for the seller it names
         acked = {(who, d.canonical.get("po_number")) for d in docs if d.document_type == "order_acknowledgment"
                  for who in (d.partner_id, (d.canonical.get("seller") or {}).get("id"))}
@@ -204,6 +198,20 @@ class SlaTimers:
             job_id, key = jobs[f.document]
             out.append((f, key, job_id, f.partner or ""))
         return out
+
+
+def not_customer_orders(suppliers: Iterable[str]) -> ColumnElement[bool]:
+    """Every document but a purchase order whose seller is not a supplier.
+
+    Only orders to suppliers are expectations (an 855, 856 and 810 owed to us); customers'
+    orders, most of a distributor's documents, are left in the database instead of read (with
+    their canonical JSON) by every pass of the timers and the SLA-risk model.
+    """
+    suppliers = list(suppliers)
+    seller = Document.canonical[("seller", "id")].as_string()
+    return or_(Document.document_type != "purchase_order",
+               and_(Document.direction == "outbound", Document.partner_id.in_(suppliers)),
+               and_(Document.direction != "outbound", seller.in_(suppliers)))
 
 
 def with_edi_sla(profiles: Mapping[str, Mapping[str, Any]],
