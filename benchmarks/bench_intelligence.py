@@ -39,7 +39,9 @@ from pipelines.intelligence.anomaly import (
     AnomalyConfig,
     FlowHistory,
     LaneHistory,
+    SendHistory,
     detect_failing_lanes,
+    detect_failing_sends,
     detect_flow_anomalies,
     detect_late_drift,
 )
@@ -54,6 +56,9 @@ REVEALS: dict[tuple[str, str], tuple[str, ...]] = {
     ("ack_latency", "spike"): ("ack_delay",),
     ("lateness_hours", "late_drift"): ("late_supplier",),
     ("failure_rate", "failing"): ("carrier_failing",),
+    # the hub's sends to a partner failing: its whole system down (document type "sends", so
+    # it matches only a problem of every document type of the partner, as an outage is)
+    ("send_failure_rate", "failing"): ("outage",),
 }
 HISTORY_WEEKS = 3  # the detectors say nothing before three weeks of history
 # a problem that changes fewer documents (or carrier calls) than this is reported apart: a
@@ -82,12 +87,13 @@ GRACE = timedelta(hours=6)
 
 
 def run_detectors(sim: Simulation, config: AnomalyConfig = AnomalyConfig(), *,
-                  drift_every: int = 6) -> list[Case]:
+                  drift_every: int = 6, with_sends: bool = True) -> list[Case]:
     """Step ``now`` hour by hour over the simulation as the hub's scheduler would."""
     history = FlowHistory(sim.points)
     lateness = sorted(sim.lateness, key=lambda o: o.at)
     late_at = [o.at for o in lateness]
     lanes = LaneHistory(sim.attempts)
+    sends = SendHistory(sim.sends if with_sends else ())
     late_span = timedelta(days=config.lateness_recent_days + config.lateness_baseline_days)
     seen: set[str] = set()
     cases = []
@@ -96,6 +102,7 @@ def run_detectors(sim: Simulation, config: AnomalyConfig = AnomalyConfig(), *,
     while now <= sim.end:
         found = detect_flow_anomalies(history, now=now, config=config)
         found += detect_failing_lanes(lanes, now=now, config=config)
+        found += detect_failing_sends(sends, now=now, config=config)
         if step % drift_every == 0:
             a = bisect_left(late_at, now - late_span)
             found += detect_late_drift(lateness[a:bisect_left(late_at, now)], now=now, config=config)
@@ -163,6 +170,15 @@ def evaluate_anomalies(sim: Simulation, cases: Sequence[Case],
         tally.detected += 1
         tally.ttd_hours.append((first.at - p.start) / timedelta(hours=1))
     per_kind = {k: _rates(t) for k, t in tallies.items() if t.problems}
+    # outages whose sends all failed (the simulator's choice, not a label): found at all, and
+    # found only by the check of the hub's sends
+    down = [p for p in problems if p in sim.systems_down]
+    sends = ("send_failure_rate", "failing")
+    by_sends = [p for p in down if p not in missed and all(c.family == sends for c in cases if matches(c, p))]
+    # hours to the first case of any check, and of any check but the sends' (None: none)
+    ttd = [[(c.at - p.start) / timedelta(hours=1) for c in cases if matches(c, p) and (c.family != sends or every)]
+           for p in down for every in (True, False)]
+    ttd_down = [min(hours, default=None) for hours in ttd]
     big = [p for p in problems if p.affected >= DETECTABLE]
     big_hit = [p for p in big if p not in missed]
     total = Tally(sum(t.problems for t in tallies.values()), sum(t.detected for t in tallies.values()),
@@ -177,6 +193,9 @@ def evaluate_anomalies(sim: Simulation, cases: Sequence[Case],
         "detectable_problems": len(big), "detectable_detected": len(big_hit),
         "false_cases_per_flow_week": round(len(false_cases) / (flows * (sim.weeks - HISTORY_WEEKS)), 4),
         "per_kind": per_kind,
+        "outages_system_down": {"problems": len(down), "detected": sum(p not in missed for p in down),
+                                "detected_only_by_sends": len(by_sends),
+                                "ttd_hours": ttd_down[0::2], "ttd_hours_other_checks": ttd_down[1::2]},
         "precision_per_alert": {k: {"cases": n, "true": true_by_family[k],
                                     "precision": round(true_by_family[k] / n, 3)}
                                 for k, n in sorted(all_by_family.items())},
@@ -295,15 +314,16 @@ def evaluate_agents(sim: Simulation, *, cases: int = 5000) -> dict[str, Any]:
     return {k: v for k, v in out.items() if k != "policies"}
 
 
-def bench_seed(seed: int, weeks: int, partners: int, config: AnomalyConfig, drift_every: int) -> dict[str, Any]:
+def bench_seed(seed: int, weeks: int, partners: int, config: AnomalyConfig, drift_every: int,
+               with_sends: bool = True) -> dict[str, Any]:
     t0 = time.process_time()
     sim = simulate(seed, weeks=weeks, partners=partners)
     t1 = time.process_time()
-    cases = run_detectors(sim, config, drift_every=drift_every)
+    cases = run_detectors(sim, config, drift_every=drift_every, with_sends=with_sends)
     t2 = time.process_time()
     return {"seed": seed, "simulate_seconds": round(t1 - t0, 2), "detect_seconds": round(t2 - t1, 2),
             "points": len(sim.points), "lateness_observations": len(sim.lateness),
-            "carrier_attempts": len(sim.attempts), "orders": len(sim.orders),
+            "carrier_attempts": len(sim.attempts), "orders": len(sim.orders), "send_points": len(sim.sends),
             "problems": dict(Counter(p.kind for p in sim.problems)),
             "anomalies": evaluate_anomalies(sim, cases, config),
             "sla_risk": evaluate_sla_risk(sim), "agents": evaluate_agents(sim)}
@@ -328,6 +348,10 @@ def overall(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "recall_detectable": round(big_hit / big, 3) if big else None,
             "cases": cases, "problems": problems, "detectable_problems": big,
             "per_kind_recall": per_kind,
+            "outages_system_down": {k: sum(r["anomalies"]["outages_system_down"][k] for r in runs)
+                                    for k in ("problems", "detected", "detected_only_by_sends")}
+            | {k: [h for r in runs for h in r["anomalies"]["outages_system_down"][k]]
+               for k in ("ttd_hours", "ttd_hours_other_checks")},
             "min_precision_over_seeds": min((r["anomalies"]["precision"] or 0) for r in runs),
             "min_recall_over_seeds": min((r["anomalies"]["recall"] or 0) for r in runs)}
 
@@ -341,16 +365,19 @@ def main() -> None:
     parser.add_argument("--tracemalloc", action="store_true",
                         help="also the tracemalloc peak (about 3x slower); ru_maxrss is always reported")
     parser.add_argument("--details", action="store_true", help="list missed problems and false cases")
+    parser.add_argument("--without-sends", action="store_true",
+                        help="leave out the check of the hub's sends (the detectors as before it)")
     args = parser.parse_args()
     config = AnomalyConfig()
     if args.tracemalloc:
         tracemalloc.start()
     started, load_at_start = time.perf_counter(), os.getloadavg()
-    runs = [bench_seed(s, args.weeks, args.partners, config, args.drift_every) for s in args.seeds]
+    runs = [bench_seed(s, args.weeks, args.partners, config, args.drift_every, not args.without_sends)
+            for s in args.seeds]
     result: dict[str, Any] = {
         "command": f".venv/bin/python benchmarks/bench_intelligence.py --seeds {' '.join(map(str, args.seeds))} "
                    f"--weeks {args.weeks} --partners {args.partners} --drift-every {args.drift_every}"
-                   + (" --tracemalloc" if args.tracemalloc else ""),
+                   + (" --tracemalloc" if args.tracemalloc else "") + (" --without-sends" if args.without_sends else ""),
         "python": sys.version.split()[0], "cpus": os.cpu_count(), "loadavg_at_start": load_at_start,
         "kinds": list(KINDS), "counted_for_anomaly_recall": list(FLOW_KINDS),
         "overall": overall(runs),

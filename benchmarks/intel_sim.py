@@ -51,7 +51,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.intelligence.anomaly import CarrierAttempt, FlowPoint, LatenessObservation
+from pipelines.intelligence.anomaly import CarrierAttempt, FlowPoint, LatenessObservation, SendPoint
 
 __all__ = [
     "FLOW_KINDS",
@@ -146,6 +146,10 @@ class Simulation:
     attempts: tuple[CarrierAttempt, ...]
     problems: tuple[InjectedProblem, ...]
     orders: tuple[SimOrder, ...]
+    # Crossdock's own sends to each partner, and the outages (of ``problems``) during which the
+    # partner's whole EDI system was down, so that every send failed
+    sends: tuple[SendPoint, ...] = ()
+    systems_down: tuple[InjectedProblem, ...] = ()
 
     @property
     def end(self) -> datetime:
@@ -181,8 +185,10 @@ def simulate(seed: int, weeks: int = 16, partners: int = 12) -> Simulation:
     attempts = _carriers(rng, problems, hours, affected)
     orders = _orders(rng, profiles, problems, hours)
     problems = [replace(p, affected=round(affected[i], 1)) for i, p in enumerate(problems)]
+    # the hub's sends come from a generator of their own too: the traffic above is unchanged
+    sends, down = _sends(np.random.default_rng([seed, 2]), profiles, problems, points, orders, hours)
     return Simulation(seed, START, weeks, tuple(profiles), tuple(points), tuple(lateness),
-                      tuple(attempts), tuple(problems), tuple(orders))
+                      tuple(attempts), tuple(problems), tuple(orders), tuple(sends), tuple(down))
 
 
 def _partners(rng: np.random.Generator, count: int) -> list[PartnerProfile]:
@@ -452,3 +458,62 @@ def _orders(rng: np.random.Generator, profiles: list[PartnerProfile], problems: 
                 out.append(SimOrder(prof.id, "850", lane, opened, lines, value, due,
                                     done if done <= end else None))
     return sorted(out, key=lambda o: o.opened_at)
+
+
+# the distributor's warehouse ships (and its ERP sends ship notices and invoices) on weekdays
+# 13:00-22:00 UTC (08:00-17:00 at UTC-5)
+_WAREHOUSE_HOURS = range(13, 23)
+
+
+def _sends(rng: np.random.Generator, profiles: list[PartnerProfile], problems: list[InjectedProblem],
+           points: list[FlowPoint], orders: list[SimOrder], hours: int) -> tuple[list[SendPoint], list[InjectedProblem]]:
+    """Crossdock's sends to each partner per hour, and how many failed (after the hub's retries).
+
+    To a customer: a 997 for each hour that brought orders, an 855 for each new order within 0-2
+    hours, and for each order an 856 when the warehouse ships it (6-54 h later, in warehouse
+    hours) with its 810 then or an hour later. To a supplier: a 997 for each hour that brought
+    ship notices and for each that brought invoices, and the purchase orders (``SimOrder``) as
+    850s when they open. A partner's sends fail at its own small rate (log-uniform 0.1-1 %), a
+    few times in 16 weeks for an hour or two at 50-100 % (its AS2 server restarting), and, for
+    about half of the outages (drawn here), every send fails: the partner's whole EDI system is
+    down, not just its sending. Returns the sends and those outages."""
+    inbound: dict[tuple[str, str], np.ndarray] = {}
+    for p in points:
+        counts = inbound.setdefault((p.partner, p.document_type), np.zeros(hours, dtype=np.int64))
+        counts[int((p.hour - START) / _H)] += p.received
+    index = np.arange(hours)
+    shipping = np.array([(START + t * _H).weekday() < 5 and (START + t * _H).hour in _WAREHOUSE_HOURS
+                         for t in range(hours)])
+    # the next warehouse hour at or after each hour (hours: none left)
+    next_ship = np.full(hours + 1, hours)
+    for t in range(hours - 1, -1, -1):
+        next_ship[t] = t if shipping[t] else next_ship[t + 1]
+    down = [p for p in problems if p.kind == "outage" and rng.random() < 0.5]
+    out: list[SendPoint] = []
+    for prof in profiles:
+        sent = np.zeros(hours, dtype=np.int64)
+        if prof.role == "customer":
+            orders_in = inbound.get((prof.id, "850"), np.zeros(hours, dtype=np.int64))
+            sent += orders_in > 0  # a 997 per receipt hour
+            at = np.repeat(index, orders_in)
+            sent += np.bincount(np.minimum(at + rng.choice(3, len(at), p=[0.6, 0.3, 0.1]), hours),
+                                minlength=hours + 1)[:hours]
+            ship = next_ship[np.minimum(at + rng.integers(6, 55, len(at)), hours)]
+            sent += np.bincount(ship, minlength=hours + 1)[:hours]  # 856s
+            sent += np.bincount(np.minimum(ship + rng.integers(0, 2, len(ship)), hours),
+                                minlength=hours + 1)[:hours]  # 810s
+        else:
+            for doc in prof.document_types:
+                sent += inbound.get((prof.id, doc), np.zeros(hours, dtype=np.int64)) > 0
+            opened = [int((o.opened_at - START) / _H) for o in orders if o.partner == prof.id]
+            sent += np.bincount(np.minimum(np.array(opened, dtype=np.int64), hours), minlength=hours + 1)[:hours]
+        fail = np.full(hours, float(math.exp(rng.uniform(math.log(0.001), math.log(0.01)))))
+        for _ in range(int(rng.poisson(0.25 * hours / 168))):  # a blip: an hour or two
+            t = int(rng.integers(hours))
+            fail[t:t + int(rng.integers(1, 3))] = rng.uniform(0.5, 1.0)
+        for p in down:
+            if p.partner == prof.id:
+                fail[int((p.start - START) / _H):int((p.end - START) / _H)] = 1.0
+        failed = rng.binomial(sent, fail)
+        out += [SendPoint(prof.id, START + int(t) * _H, int(sent[t]), int(failed[t])) for t in np.flatnonzero(sent)]
+    return out, down

@@ -9,6 +9,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "benchmarks"))
 
+import intel_sim
+import pytest
 from bench_intelligence import evaluate_anomalies, run_detectors
 from intel_sim import KINDS, InjectedProblem, PartnerProfile, Simulation, simulate
 
@@ -65,3 +67,28 @@ def test_partners_resend_now_and_then_and_a_storm_is_resends() -> None:
     assert 0.002 < resent / received < 0.03  # ordinary days: a share, and small bursts
     assert max(x.duplicates for x in outside) <= 10  # a burst of at most 5 and the usual share
     assert sum(x.duplicates for x in inside) > sum(p.affected for p in storms) * 0.8
+
+
+def test_the_hubs_sends_follow_the_traffic_and_fail_in_half_the_outages() -> None:
+    sim = simulate(1, weeks=16, partners=12)
+    outages = [p for p in sim.problems if p.kind == "outage"]
+    assert set(sim.systems_down) <= set(outages) and 0 < len(sim.systems_down) < len(outages)
+    down = [x for x in sim.sends for p in sim.systems_down if x.partner == p.partner and p.start <= x.hour < p.end]
+    assert down and all(x.failed == x.sent for x in down)  # the whole system down: every send fails
+    elsewhere = [x for x in sim.sends if all(not (x.partner == p.partner and p.start <= x.hour < p.end)
+                                             for p in sim.systems_down)]
+    failed, sent = sum(x.failed for x in elsewhere), sum(x.sent for x in elsewhere)
+    assert 0.001 < failed / sent < 0.02  # a small rate, and the odd blip
+    # to a customer: about an 855, an 856 and an 810 per order, and a 997 per hour with orders
+    for prof in (p for p in sim.partners if p.role == "customer"):
+        orders = sum(x.received for x in sim.points if x.partner == prof.id)
+        out = sum(x.sent for x in sim.sends if x.partner == prof.id)
+        assert 3.0 * orders < out < 4.1 * orders, prof.id
+
+
+def test_the_hubs_sends_leave_the_rest_of_the_simulation_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = simulate(2, weeks=6, partners=6)
+    assert sim.sends
+    # traffic, problems, lateness, carriers and orders are drawn as without the sends
+    monkeypatch.setattr(intel_sim, "_sends", lambda *args: ([], []))
+    assert replace(sim, sends=(), systems_down=()) == simulate(2, weeks=6, partners=6)
