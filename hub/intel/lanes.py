@@ -61,6 +61,12 @@ def _aware(value: datetime) -> datetime:
 
 def lane_attempts(s: Session, *, since: datetime) -> list[CarrierAttempt]:
     """Every carrier report received since ``since``, as an attempt on its lane, oldest first."""
+    statuses = list(s.execute(select(Document.canonical, Document.created_at)
+                              .where(Document.document_type == "shipment_status", Document.created_at >= since,
+                                     Document.direction != "outbound")
+                              .order_by(Document.created_at)))
+    if not statuses:  # no carrier reports: the ship notices (many) are not read at all
+        return []
     lanes: dict[str, str] = {}  # tracking number, shipment id or PO number -> lane
     notices = select(Document.canonical).where(Document.document_type == "ship_notice",
                                                Document.created_at >= since - NOTICE_LOOKBACK)
@@ -73,10 +79,7 @@ def lane_attempts(s: Session, *, since: datetime) -> list[CarrierAttempt]:
             if ref:
                 lanes[str(ref)] = lane
     out = []
-    for status, at in s.execute(select(Document.canonical, Document.created_at)
-                                .where(Document.document_type == "shipment_status", Document.created_at >= since,
-                                       Document.direction != "outbound")
-                                .order_by(Document.created_at)):
+    for status, at in statuses:
         events = [e for e in status.get("events", []) if isinstance(e, Mapping)]
         carrier = status.get("carrier_scac")
         if not events or not carrier:
