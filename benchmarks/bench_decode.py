@@ -9,6 +9,7 @@ show it stays flat. Prints one JSON document.
 
 Reproduce:
     .venv/bin/python benchmarks/bench_decode.py --n 2000 --stream-mb 100
+    .venv/bin/python benchmarks/bench_decode.py --instructions x12 --n 30  # under callgrind
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import gc
 import importlib.util
 import io
+import itertools
 import json
 import os
 import random
@@ -117,6 +119,10 @@ def _mapped(items: Iterable[Any], mapper: Callable[[Any, Any, Any], Any]) -> Non
                 mapper(ic, group, tx)
 
 
+def _collections() -> list[int]:
+    return [g["collections"] for g in gc.get_stats()]
+
+
 def _rss_mb() -> float:
     with open("/proc/self/statm") as fh:
         return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
@@ -142,9 +148,17 @@ def bench_batch(n: int, seed: int) -> dict[str, Any]:
     if mapper is None:
         out["mapping"] = "mappings.engine not available: map-to-canonical not measured"
     else:
+        before = _collections()
         out["x12_850_validated_mapped_per_s"] = _rate(n, lambda: _mapped(x12.read(x12_data), mapper))
+        middle = _collections()
         out["edifact_orders_validated_mapped_per_s"] = _rate(
             n, lambda: _mapped(edifact.read(edi_data), mapper))
+        # Garbage collections (generations 0, 1, 2) during each full-path run: a decoder
+        # that keeps more than ~700 new container objects alive per interchange makes the
+        # collector run after every one, and the full collections that follow are costly.
+        out["gc_collections_mapped"] = {"x12_850": [b - a for a, b in zip(before, middle, strict=True)],
+                                        "edifact_orders": [b - a for a, b in zip(middle, _collections(),
+                                                                                 strict=True)]}
     # The machine is shared: rates swing with its load, their ratio to pydifact in the
     # same run much less.
     base = out["pydifact_orders_per_s"]
@@ -207,12 +221,42 @@ def _mixed(fp: io.BufferedReader) -> Iterable[Any]:
         yield module.parse_interchange(raw, offset=offset)
 
 
+def count_instructions(standard: str, n: int, seed: int) -> None:
+    """The full path over ``n`` documents inside ``itertools.starmap``, after a warm-up.
+
+    For an instruction count no load disturbs (see README-decode.md)::
+
+        PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
+            --collect-atstart=no --toggle-collect=starmap_next \\
+            .venv/bin/python benchmarks/bench_decode.py --instructions x12 --n 30
+    """
+    mapper = _mapper()
+    assert mapper is not None, "mappings.engine is needed for the full path"
+    rnd = random.Random(seed)
+    make, module = (make_850, x12) if standard == "x12" else (make_orders, edifact)
+    warm = [make(rnd, i + 1) for i in range(30)]
+    docs = [make(rnd, i + 1) for i in range(n)]
+
+    def one(raw: bytes) -> None:
+        _mapped(module.read(raw), mapper)
+
+    for raw in warm:
+        one(raw)
+    for _ in itertools.starmap(one, ((raw,) for raw in docs)):
+        pass
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=2000, help="documents per standard")
     parser.add_argument("--stream-mb", type=int, default=100, help="0 skips the streaming run")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--instructions", choices=["x12", "edifact"],
+                        help="only run the full path over --n documents, for callgrind")
     args = parser.parse_args()
+    if args.instructions:
+        count_instructions(args.instructions, args.n, args.seed)
+        return
     result: dict[str, Any] = {
         "command": f".venv/bin/python benchmarks/bench_decode.py --n {args.n} "
                    f"--stream-mb {args.stream_mb} --seed {args.seed}",

@@ -104,6 +104,9 @@ class CanonicalDocument(CanonicalModel, ABC):
 
 
 def _unique_line_numbers(lines: list[ItemIdentifiers], what: str) -> None:
+    numbers = [getattr(line, "line_number", None) for line in lines]
+    if len(set(numbers)) == len(numbers):
+        return  # the common case; the loop below names the first repeat
     seen: set[str | None] = set()
     for i, line in enumerate(lines):
         number: str | None = getattr(line, "line_number", None)

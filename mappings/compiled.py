@@ -110,10 +110,22 @@ class Node:
     # `readers` unpacked for the untraced inbound walk: (e0, c0, key, path, code table,
     # strict, transform reader, default, element); tuple unpacking beats attribute reads.
     plan: tuple[tuple[Any, ...], ...] = ()
+    # The untraced walk's reader for this node, compiled from `plan` (see compile_apply);
+    # None: the walker interprets the plan.
+    apply: Any = None
 
     def matches(self, seg: Any) -> bool:
         # A plain loop with Segment.get inlined: this runs for every qualified segment.
-        elements = seg.elements
+        elements = seg._elements
+        if elements is None:  # kept flat (X12 simple elements): component 1 of each
+            values = seg.values
+            for e, c, allowed in self.when:
+                if c != 1 or e > len(values):
+                    return False
+                value = values[e - 1]
+                if not value or value not in allowed:
+                    return False
+            return True
         for e, c, allowed in self.when:
             try:
                 value = elements[e - 1][0][c - 1]
@@ -132,6 +144,8 @@ class Level:
     by_tag: dict[str, tuple[Node, ...]] = field(default_factory=dict)
     tags: frozenset[str] = frozenset()  # every tag this level and its loops may hold
     hierarchy: tuple[Node, ...] = ()
+    # tag -> compiled pick(seg): the first of by_tag[tag] whose `when` matches, or None
+    pick: dict[str, Any] = field(default_factory=dict)
 
 
 def _element(key: str, rule: ElementRule, codes: dict[str, Codes]) -> Element:
@@ -218,8 +232,97 @@ def _node(rule: SegmentRule | LoopRule | HierarchyRule, codes: dict[str, Codes])
     )
 
 
+def compile_apply(node: Node) -> Any:
+    """The node's plan as one straight-line function ``apply(reader, seg, target, where)``.
+
+    It does what ``Reader._apply_plan`` does for this node, step by step and in the same
+    order (findings through ``reader._finding`` with the same arguments), with positions,
+    keys, code tables and transforms written in as constants instead of unpacked per
+    segment. None where the qualifier/value pairs need the general loop.
+    """
+    from mappings.paths import get_path, path_text, set_path  # paths imports this module
+
+    slots = node.id_slots
+    if slots and (node.id_keys is None
+                  or any(a[2] >= b[2] for a, b in zip(slots, slots[1:], strict=False))):
+        return None
+    ns: dict[str, Any] = {"get_path": get_path, "set_path": set_path, "path_text": path_text,
+                          "KEYS": node.id_keys}
+    lines = ["def apply(reader, seg, target, where):", "    els = seg._elements",
+             "    if els is None:", "        els = seg.values"]  # X12 simple elements, kept flat
+    lines += ["    " + line for line in _apply_body(node, ns, flat=True)]
+    lines.append("        return")
+    lines += _apply_body(node, ns, flat=False)
+    exec(compile("\n".join(lines), f"<map reader {node.tag} {node.name}>", "exec"), ns)
+    return ns["apply"]
+
+
+def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool) -> list[str]:
+    """``apply``'s statements over ``els``: the nested elements, or (``flat``) one value each."""
+
+    def value_at(e0: int, c0: int, into: str, pad: str) -> list[str]:
+        if flat:  # a flat value is the element's only component
+            return [f"{pad}{into} = None"] + ([f"{pad}if n > {e0}:", f"{pad}    {into} = els[{e0}] or None"]
+                                             if c0 == 0 else [])
+        return [f"{pad}{into} = None", f"{pad}if n > {e0}:", f"{pad}    r = els[{e0}]",
+                f"{pad}    if r:", f"{pad}        c = r[0]", f"{pad}        if len(c) > {c0}:",
+                f"{pad}            {into} = c[{c0}] or None"]
+
+    lines = ["    n = len(els)"]
+    for i, (e0, c0, key, path, forward, strict, read, default, el) in enumerate(node.plan):
+        ns.update({f"P{i}": path, f"D{i}": default, f"F{i}": forward, f"R{i}": read,
+                   f"E{i}": el, f"K{i}": key})
+        lines += value_at(e0, c0, "raw", "    ")
+        lines.append("    if raw is None:")
+        if default is not None:
+            lines += [f"        if get_path(target, P{i}) is None:",
+                      f"            set_path(target, P{i}, D{i})"]
+        else:
+            lines.append("        pass")
+        lines += ["    else:", "        value = raw", "        ok = True"]
+        if forward is not None:
+            lines += [f"        mapped = F{i}.get(raw)", "        if mapped is not None:",
+                      "            value = mapped"]
+            if strict:
+                lines += ["        else:",
+                          f"            reader._finding(seg, E{i}.element, E{i}.component, "
+                          f"path_text(where, P{i}), raw, f'code {{raw!r}} is not in code list "
+                          f"{{E{i}.codes.name!r}}', 'invalid_code')",
+                          "            ok = False"]
+        if read is not None:
+            lines += ["        if ok:", "            try:", f"                value = R{i}(value, seg)",
+                      "            except ValueError as exc:",
+                      f"                reader._finding(seg, E{i}.element, E{i}.component, "
+                      f"path_text(where, P{i}), raw, str(exc), 'invalid_value')",
+                      "                ok = False"]
+        lines += ["        if ok:",
+                  f"            target[K{i}] = value" if key is not None
+                  else f"            set_path(target, P{i}, value)"]
+    # The qualifier/value pairs in order, each only while the segment reaches its value
+    # (the loop's `break`: the value positions rise, so a later pair is never reached).
+    for qe, qc, ve, vc in node.id_slots:
+        lines.append(f"    if n > {ve}:")
+        if flat:
+            lines.append(f"        q = els[{qe}]" if qc == 0 else "        q = None")
+        else:
+            lines += [f"        r = els[{qe}]",
+                      f"        q = (r[0][{qc}] if {qc} < len(r[0]) else None) if r else None"]
+        lines += ["        k = KEYS.get(q) if q else None",
+                  "        if k is not None and target.get(k) is None:"]
+        if flat:
+            lines.append(f"            v = els[{ve}]" if vc == 0 else "            v = None")
+        else:
+            lines += [f"            r = els[{ve}]",
+                      f"            v = (r[0][{vc}] if {vc} < len(r[0]) else None) if r else None"]
+        lines += ["            if v:", "                target[k] = v"]
+    return lines
+
+
 def compile_rules(rules: list[Any], codes: dict[str, Codes]) -> Level:
     nodes = tuple(_node(r, codes) for r in rules)
+    for n in nodes:
+        if n.plan or n.id_slots:
+            n.apply = compile_apply(n)
     by_tag: dict[str, list[Node]] = {}
     tags: set[str] = set()
     for n in nodes:
@@ -236,7 +339,39 @@ def compile_rules(rules: list[Any], codes: dict[str, Codes]) -> Level:
         by_tag={k: tuple(v) for k, v in by_tag.items()},
         tags=frozenset(tags),
         hierarchy=tuple(n for n in nodes if n.kind == "hl"),
+        pick={k: compile_pick(tuple(v)) for k, v in by_tag.items()},
     )
+
+
+def compile_pick(nodes: tuple[Node, ...]) -> Any:
+    """``pick(seg)``: the first node whose ``when`` selectors all match ``seg`` (``matches``
+    in turn, written out), or None. Each selector reads element e component c of the first
+    repetition; absent or empty never matches."""
+    ns: dict[str, Any] = {}
+    flat: list[str] = []
+    nested: list[str] = []
+    for i, node in enumerate(nodes):
+        ns[f"N{i}"] = node
+        if not node.when:
+            flat.append(f"        return N{i}")
+            nested.append(f"    return N{i}")
+            break
+        tests_flat, tests_nested = [], []
+        for k, (e, c, allowed) in enumerate(node.when):
+            ns[f"W{i}_{k}"] = allowed
+            # flat values: component 1 of element e only
+            tests_flat.append(f"n > {e - 1} and (v := els[{e - 1}]) in W{i}_{k} and v"
+                              if c == 1 else "False")
+            tests_nested.append(f"(v := els[{e - 1}][0][{c - 1}]) in W{i}_{k} and v")
+        flat.append(f"        if {' and '.join(tests_flat)}:")
+        flat.append(f"            return N{i}")
+        nested += ["    try:", f"        if {' and '.join(tests_nested)}:",
+                   f"            return N{i}", "    except IndexError:", "        pass"]
+    lines = ["def pick(seg):", "    els = seg._elements", "    if els is None:",
+             "        els = seg.values", "        n = len(els)", *flat, "        return None",
+             *nested, "    return None"]
+    exec(compile("\n".join(lines), "<map pick>", "exec"), ns)
+    return ns["pick"]
 
 
 def finish(root: Level) -> Level:

@@ -51,36 +51,73 @@ class Reader:
     def _walk(
         self, level: Level, segs: list[Segment], i: int, ctx: Doc | None, prefix: str, inside: Node | None
     ) -> int:
+        if not self.trace:
+            return self._walk_fast(level, segs, i, ctx, inside)
         n = len(segs)
-        fast = not self.trace
         while i < n:
             seg = segs[i]
             tag = seg.tag
             if inside is not None and tag in inside.stop:
                 return i
-            cands = level.by_tag.get(tag)
-            if cands is None:
+            pick = level.pick.get(tag)
+            if pick is None:
                 if tag == "HL" and level.hierarchy:
                     i = self._hierarchy(level, segs, i, ctx, prefix)
                 else:
                     i += 1
                 continue
-            node: Node | None = None
-            for c in cands:
-                if not c.when or c.matches(seg):
-                    node = c
-                    break
+            node: Node | None = pick(seg)  # the first candidate whose `when` matches
             if node is None:
                 # A loop whose qualifier the map does not take (N1*BT in an 850): its
                 # children must not fall into the party before it, so walk it as a sink.
-                loop = next((c for c in cands if c.kind == "loop"), None)
+                loop = next((c for c in level.by_tag[tag] if c.kind == "loop"), None)
                 i = self._walk(loop.level, segs, i + 1, None, "", loop) if loop and loop.level else i + 1
                 continue
-            key = node.key
-            if ctx is not None and key is not None and fast:
-                # Fast path for the common shape: `lines` (repeat) or `buyer` (object).
+            target, where = self._target(node, ctx, prefix, seg)
+            if target is not None and (node.readers or node.id_slots):
+                self._apply(node, seg, target, where)
+            if node.kind == "loop" and node.level is not None:
+                i = self._walk(node.level, segs, i + 1, target, where, node)
+                if node.repeat and not target:
+                    self._drop_if_empty(node, ctx, target)
+            else:
+                i += 1
+        return i
+
+    def _walk_fast(
+        self, level: Level, segs: list[Segment], i: int, ctx: Doc | None, inside: Node | None
+    ) -> int:
+        """``_walk`` without provenance, for every document first: the common single-key
+        paths are filled directly, each node's compiled reader (``Node.apply``) fills
+        its fields, and no path text is built (every prefix is "" without a trace)."""
+        n = len(segs)
+        stop = inside.stop if inside is not None else ()
+        pick_for = level.pick.get
+        while i < n:
+            seg = segs[i]
+            tag = seg.tag
+            if tag in stop:
+                return i
+            pick = pick_for(tag)
+            if pick is None:
+                if tag == "HL" and level.hierarchy:
+                    i = self._hierarchy(level, segs, i, ctx, "")
+                else:
+                    i += 1
+                continue
+            node: Node | None = pick(seg)
+            if node is None:
+                # As in _walk: a loop whose qualifier the map does not take is a sink.
+                loop = next((c for c in level.by_tag[tag] if c.kind == "loop"), None)
+                i = self._walk_fast(loop.level, segs, i + 1, None, loop) if loop and loop.level else i + 1
+                continue
+            target: Doc | None
+            if ctx is None:
+                target = None
+            elif node.key is not None:
+                key = node.key
                 if node.repeat:
-                    target: Doc | None = {}
+                    target = {}
                     items = ctx.get(key)
                     if items is None:
                         ctx[key] = [target]
@@ -90,16 +127,17 @@ class Reader:
                     target = ctx.get(key)
                     if target is None:
                         target = ctx[key] = {}
-                where = ""
+            elif node.path is None:
+                target = ctx
             else:
-                target, where = self._target(node, ctx, prefix, seg)
-            if target is not None and (node.readers or node.id_slots):
-                if fast:
-                    self._apply_plan(node, seg, target, where)
-                else:
-                    self._apply(node, seg, target, where)
+                target = self._target(node, ctx, "", seg)[0]
+            if target is not None:
+                if node.apply is not None:
+                    node.apply(self, seg, target, "")
+                elif node.readers or node.id_slots:
+                    self._apply_plan(node, seg, target, "")
             if node.kind == "loop" and node.level is not None:
-                i = self._walk(node.level, segs, i + 1, target, where, node)
+                i = self._walk_fast(node.level, segs, i + 1, target, node)
                 if node.repeat and not target:
                     self._drop_if_empty(node, ctx, target)
             else:

@@ -55,9 +55,9 @@ def split_x12(text: str, d: Delimiters) -> list[Segment]:
         parts = raw.split(element)
         if component in raw or (repetition is not None and repetition in raw):
             elements = [_x12_element(p, component, repetition) for p in parts[1:]]
+            append(Segment(parts[0], elements))
         else:
-            elements = [[[p]] for p in parts[1:]]
-        append(Segment(parts[0], elements))
+            append(Segment.flat(parts[0], parts[1:]))
     return out
 
 
@@ -72,8 +72,8 @@ def split_released(text: str, sep: str, release: str) -> list[str]:
     Escapes are kept: the pieces are split further before ``unescape`` runs.
     """
     parts = text.split(sep)
-    if release not in text:
-        return parts
+    if release + sep not in text:
+        return parts  # no piece ends in the release character: nothing to join
     out: list[str] = []
     pending: str | None = None
     for piece in parts:
@@ -121,11 +121,10 @@ def split_edifact(text: str, d: Delimiters) -> list[Segment]:
             append(_released_segment(raw, d, release))
             continue
         parts = raw.split(element)
-        if component in raw or (repetition is not None and repetition in raw):
-            elements = [
-                [r.split(component) for r in p.split(repetition)] if repetition else [p.split(component)]
-                for p in parts[1:]
-            ]
+        if repetition is not None and repetition in raw:
+            elements = [[r.split(component) for r in p.split(repetition)] for p in parts[1:]]
+        elif component in raw:
+            elements = [[p.split(component)] for p in parts[1:]]
         else:
             elements = [[[p]] for p in parts[1:]]
         append(Segment(parts[0], elements))

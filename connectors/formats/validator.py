@@ -14,14 +14,14 @@ Usage:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from canonical.errors import Finding
 from connectors.formats import edifact_dictionary, x12_dictionary
 from connectors.formats._findings import finding
 from connectors.formats.dictionary import Loop, MessageDef, Use
 from connectors.formats.model import Interchange, Transaction
-from connectors.formats.segments import Segment
+from connectors.formats.validator_compiled import segment_checks
 from connectors.formats.validator_elements import check_elements
 
 __all__ = ["validate_interchange", "validate_transaction"]
@@ -95,10 +95,31 @@ def validate_transaction(
                            partner=partner, interchange=interchange, envelope=envelope))
         return out
     strict = x12 or (tx.version or "") in edifact_dictionary.STRICT_VERSIONS
-    levels = [_Level(spec.children)]
+    rules = dictionary.SEGMENTS
+    checks = segment_checks(rules, dictionary.CODES, x12=x12)
+    state = _start(spec.children)
+    counts = [[0] * len(spec.children)]  # per open level: uses of each child so far
     for seg in tx.segments:
-        placed = _place(levels, seg, report)
-        if not placed:
+        tag = seg.tag
+        # A tag the set does not define has no place anywhere (and is not remembered:
+        # the moves stay bounded by the set's tags whatever the input holds).
+        move = state.moves.get(tag, _UNSEEN) if tag in spec.tags else None
+        if move is _UNSEEN:
+            move = state.moves[tag] = _move(state, tag)
+        if move is not None:
+            state, found, depth, j, max_use, kind, pushed = move
+            if found:
+                for code, message, seg_id in found:
+                    report(code, message, seg_id, seg.position)
+            if len(counts) > depth + 1:
+                del counts[depth + 1:]
+            row = counts[depth]
+            used = row[j] = row[j] + 1
+            if used > max_use:
+                report(kind, f"{tag} used more than {max_use} times", tag, seg.position)
+            if pushed:
+                counts.extend([list(fresh) for fresh in pushed])
+        else:
             if seg.tag not in spec.tags and not strict:
                 continue  # a later directory's optional segment: not an error
             if seg.tag in spec.tags:
@@ -108,19 +129,102 @@ def validate_transaction(
                        seg.position)
             else:
                 report("unrecognized", f"unknown segment {seg.tag}", seg.tag, seg.position)
-        rule = dictionary.SEGMENTS.get(seg.tag)
-        if rule is not None:
-            out.extend(check_elements(seg, rule, dictionary.CODES, x12=x12,
+        check = checks.get(tag)
+        # The compiled check passes a clean segment; any other goes through the full checks.
+        if check is not None and not check(seg):
+            out.extend(check_elements(seg, rules[tag], dictionary.CODES, x12=x12,
                                       partner=partner, interchange=interchange,
                                       envelope=envelope))
     end = tx.segments[-1].position if tx.segments else 0
-    while levels:
-        _close(levels.pop(), report, end)
+    for code, message, seg_id in _ends(state):
+        report(code, message, seg_id, end)
     return out
 
 
-def _place(levels: list[_Level], seg: Segment, report: _Report) -> bool:
-    tag = seg.tag
+# Placing a segment depends on the open levels, the child each is at and which of its
+# children occurred — not on how often, except for the max-use check. So that much
+# (a _State) is interned, and each (state, tag) move is worked out once by the level walk
+# below and then reused: the next state, the reports it makes (at the segment's
+# position), and the level and child whose use count the caller checks against max use.
+_Found = tuple[tuple[str, str, str], ...]  # (kind, message, segment id)
+_Move = tuple["_State", _Found, int, int, int, str, tuple[tuple[int, ...], ...]]
+_Key = tuple[tuple[int, int, tuple[int, ...]], ...]
+
+
+class _State:
+    __slots__ = ("ends", "levels", "moves")
+
+    def __init__(self, levels: tuple[tuple[tuple[Use | Loop, ...], int, tuple[int, ...]], ...]):
+        self.levels = levels  # per open level: (children, child index, which children occurred)
+        self.moves: dict[str, _Move | None] = {}  # None: the tag has no place here
+        self.ends: _Found | None = None  # what closing every level reports
+
+
+_UNSEEN: Any = object()
+_STATES: dict[_Key, _State] = {}
+_STATES_MAX = 50_000  # hostile input could otherwise grow the table without end
+_STARTS: dict[int, _State] = {}  # id(message children) -> the state before its first segment
+
+
+def _state(levels: list[_Level]) -> _State:
+    key = tuple((id(lv.shape.children), lv.index, tuple([1 if c else 0 for c in lv.counts]))
+                for lv in levels)
+    state = _STATES.get(key)
+    if state is None:
+        if len(_STATES) >= _STATES_MAX:
+            _STATES.clear()
+            _STARTS.clear()
+        state = _STATES[key] = _State(tuple(
+            (lv.shape.children, lv.index, k[2]) for lv, k in zip(levels, key, strict=True)))
+    return state
+
+
+def _levels(state: _State) -> list[_Level]:
+    levels = []
+    for children, index, seen in state.levels:
+        level = _Level(children)
+        level.index = index
+        level.counts = list(seen)
+        levels.append(level)
+    return levels
+
+
+def _start(children: tuple[Use | Loop, ...]) -> _State:
+    state = _STARTS.get(id(children))
+    if state is None or state.levels[0][0] is not children:
+        state = _STARTS[id(children)] = _state([_Level(children)])
+    return state
+
+
+def _move(state: _State, tag: str) -> _Move | None:
+    levels = _levels(state)
+    found: list[tuple[str, str, str]] = []
+    placed = _place(levels, tag, lambda kind, message, seg_id, _p: found.append(
+        (kind, message, seg_id)))
+    if placed is None:
+        return None
+    depth, j, node = placed
+    pushed = tuple(tuple(level.counts) for level in levels[depth + 1:])
+    kind = "too_many" if isinstance(node, Use) else "loop"
+    return _state(levels), tuple(found), depth, j, node.max_use, kind, pushed
+
+
+def _ends(state: _State) -> _Found:
+    if state.ends is None:
+        found: list[tuple[str, str, str]] = []
+        levels = _levels(state)
+        while levels:
+            _close(levels.pop(), lambda kind, message, seg_id, _p: found.append(
+                (kind, message, seg_id)), 0)
+        state.ends = tuple(found)
+    return state.ends
+
+
+def _place(levels: list[_Level], tag: str, report: _Report) -> tuple[int, int, Use | Loop] | None:
+    """Place ``tag`` in the open levels: (level, child) it took, or None when nowhere.
+
+    Reports (at position 0) what closing levels and skipping children leaves missing;
+    the caller checks max use, which depends on the real count."""
     for depth in range(len(levels) - 1, -1, -1):
         level = levels[depth]
         shape = level.shape
@@ -136,23 +240,20 @@ def _place(levels: list[_Level], seg: Segment, report: _Report) -> bool:
         else:
             continue
         while len(levels) > depth + 1:
-            _close(levels.pop(), report, seg.position)
+            _close(levels.pop(), report, 0)
         counts = level.counts
         if shape.required:
-            _missing(level, index if counts[index] == 0 else index + 1, j, report, seg.position)
+            _missing(level, index if counts[index] == 0 else index + 1, j, report, 0)
         level.index = j
         counts[j] += 1
-        node = shape.children[j]
-        if counts[j] > node.max_use:
-            kind = "too_many" if isinstance(node, Use) else "loop"
-            report(kind, f"{tag} used more than {node.max_use} times", tag, seg.position)
+        placed = node = shape.children[j]
         while isinstance(node, Loop):
             inner = _Level(node.children)
             inner.counts[0] = 1
             levels.append(inner)
             node = node.children[0]
-        return True
-    return False
+        return depth, j, placed
+    return None
 
 
 def _first_open(level: _Level) -> int:

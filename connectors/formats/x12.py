@@ -74,7 +74,7 @@ def parse_interchange(raw: bytes, *, offset: int = 0, partner: str | None = None
     isa_text = raw[:isa_length - 1].decode("latin-1")
     with no_gc():
         segments = split_x12(text, delimiters)
-        isa = Segment("ISA", [[[value]] for value in isa_text.split(delimiters.element)[1:]])
+        isa = Segment.flat("ISA", isa_text.split(delimiters.element)[1:])
         segments.insert(0, isa)
         interchange = assemble(segments, delimiters, partner=partner, offset=offset)
     interchange.encoding = encoding
