@@ -171,7 +171,10 @@ def main() -> None:
     ap.add_argument("--documents", type=int, default=3000)
     ap.add_argument("--senders", type=int, default=8)
     ap.add_argument("--raw", type=int, default=5000, help="messages / inserts for the raw limits")
+    ap.add_argument("--runs", default="embedded,1,2",
+                    help="which runs, comma-separated: embedded, and numbers of distributed workers")
     args = ap.parse_args()
+    runs = [r.strip() for r in args.runs.split(",") if r.strip()]
     template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
     result: dict[str, Any] = {"benchmark": "e2e_distributed_json_po", "documents": args.documents,
                               "senders": args.senders, "cpus": os.cpu_count(),
@@ -186,18 +189,21 @@ def main() -> None:
     def bodies(tag: str) -> list[bytes]:
         return [json.dumps(template | {"po_number": f"{tag}-{i:07d}"}).encode() for i in range(args.documents)]
 
-    with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/crossdock.db"
-        hub = HubProcess(Path(tmp) / "var", database_url=url, env={"CROSSDOCK_WORKERS": "2", "CROSSDOCK_LOG_LEVEL": "WARNING"})
-        result["embedded_sqlite"] = run_hub(hub, url, bodies("E"), args.senders)
-    for workers in (1, 2):
+    if "embedded" in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/crossdock.db"
+            hub = HubProcess(Path(tmp) / "var", database_url=url,
+                             env={"CROSSDOCK_WORKERS": "2", "CROSSDOCK_LOG_LEVEL": "WARNING"})
+            result["embedded_sqlite"] = run_hub(hub, url, bodies("E"), args.senders)
+    for workers in (int(r) for r in runs if r.isdigit()):
         with tempfile.TemporaryDirectory() as tmp, postgres_database() as url:
             cluster = Cluster(Path(tmp) / "var", database_url=url, workers=workers, concurrency=2)
             run = run_hub(cluster, url, bodies(f"D{workers}"), args.senders)
             run["fraction_of_raw_bound"] = round(run["docs_per_s"] / bound, 3)
             result[f"distributed_{workers}_worker{'s' if workers > 1 else ''}"] = run
     result["load_average_at_end"] = os.getloadavg()
-    result["reproduce"] = f".venv/bin/python benchmarks/bench_distributed.py --documents {args.documents} --senders {args.senders}"
+    result["reproduce"] = (f".venv/bin/python benchmarks/bench_distributed.py --documents {args.documents} "
+                           f"--senders {args.senders}" + (f" --runs {args.runs}" if args.runs != "embedded,1,2" else ""))
     print(json.dumps(result, indent=2))
 
 

@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         3600.0, gt=0,
         description="Distributed mode: a job handed to the broker this long ago without an outcome is handed out again (a safety net; keep it above the longest queue backlog)",
     )
+    worker_prefetch: int = Field(
+        4, ge=1, le=100,
+        description="Distributed mode: messages each worker thread holds unacknowledged (at 1 a thread waits for the "
+                    "broker between jobs); a killed worker's go back to the queue",
+    )
     workers: int = Field(4, ge=1, le=64, description="Worker threads in embedded mode")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest inbound payload accepted (HTTP 413 above it)")
     inline_raw_max_bytes: int = Field(

@@ -8,7 +8,7 @@ Three roles, one code path (``Processor.process``), chosen by command:
   deliver jobs (in key order) and retries that fell due.
 * ``crossdock worker`` — a Celery worker (threads) on the quorum queues ``<prefix>.ingest``
   and ``<prefix>.deliver``; ``acks_late`` and ``task_reject_on_worker_lost`` so a killed
-  worker's message goes back to the queue; prefetch 1 per thread.
+  worker's messages go back to the queue; ``CROSSDOCK_WORKER_PREFETCH`` (4) messages per thread.
 * ``crossdock scheduler`` — the relay sweep and every task on the hub's ``Scheduler``, run
   by whichever scheduler process holds the lease (``hub.runtime.leader``).
 
@@ -61,7 +61,7 @@ class JobConsumer(Consumer):  # type: ignore[misc]  # celery is untyped
 
 
 def make_celery(settings: Settings) -> Celery:
-    """The Celery app: quorum queues, late acks, publisher confirms, prefetch 1, no result backend."""
+    """The Celery app: quorum queues, late acks, publisher confirms, a small prefetch, no result backend."""
     app = Celery("crossdock", broker=settings.broker_url, set_as_current=False)
     exchange = Exchange(settings.queue_prefix, type="direct", durable=True)  # type: ignore[no-untyped-call]
     names = queue_names(settings.queue_prefix)
@@ -70,7 +70,7 @@ def make_celery(settings: Settings) -> Celery:
                            queue_arguments={"x-queue-type": "quorum"}) for name in names.values()],
         task_default_queue=names["ingest"], task_default_exchange=settings.queue_prefix,
         task_default_routing_key=names["ingest"], task_create_missing_queues=False,
-        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=1,
+        task_acks_late=True, task_reject_on_worker_lost=True, worker_prefetch_multiplier=settings.worker_prefetch,
         task_ignore_result=True, result_backend=None, task_serializer="json", accept_content=["json"],
         broker_transport_options={"confirm_publish": True}, broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None, broker_heartbeat=10, task_publish_retry=True,
