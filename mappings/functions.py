@@ -90,8 +90,12 @@ def _change_purpose(doc: Doc) -> None:
 def _ack_line_status(doc: Doc) -> None:
     # An ORDRSP line without an action code says its verdict by quantities (ordered
     # QTY+21 against confirmed QTY+113): none confirmed is a rejection, fewer a change.
+    # A backorder quantity (QTY+83) on a changed line (D96A has no backorder action code)
+    # says the rest comes later: the line is backordered, not cut.
     for line in doc.get("lines") or []:
-        line.pop("_shortfall", None)  # QTY+83 restates ordered - confirmed; nothing to keep
+        backorder = line.pop("_shortfall", None)
+        if backorder and backorder > 0 and line.get("status") in (None, "changed"):
+            line["status"] = "backordered"
         ordered, confirmed = line.get("ordered_quantity"), line.get("quantity")
         if confirmed is None:
             line["quantity"] = confirmed = ordered
@@ -220,10 +224,12 @@ def _ack_message_function(_obj: Doc, doc: Doc) -> str | None:
 
 @register_document_function("ack_shortfall")
 def _ack_shortfall(doc: Doc) -> None:
-    # ORDRSP states what is not confirmed as QTY+83 (backorder quantity) beside QTY+113.
+    # ORDRSP states what a backordered line ships later as QTY+83 (backorder quantity)
+    # beside QTY+113; a line cut to less (changed) has no backorder and no QTY+83.
     for line in doc.get("lines") or []:
         ordered, confirmed = line.get("ordered_quantity"), line.get("quantity")
-        if ordered is not None and confirmed is not None and confirmed < ordered:
+        if line.get("status") == "backordered" and ordered is not None and confirmed is not None \
+                and confirmed < ordered:
             line["_shortfall"] = ordered - confirmed
 
 

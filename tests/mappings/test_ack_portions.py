@@ -17,7 +17,8 @@ import pytest
 
 from canonical.documents import AckLineStatus, OrderAcknowledgment
 from canonical.errors import ValidationFailed
-from connectors.formats import x12
+from connectors.formats import edifact, x12
+from connectors.formats.model import Transaction
 from mappings.engine import load_map, map_transaction
 from tests.mappings.edi import GOLDEN, to_bytes
 
@@ -111,3 +112,27 @@ def test_an_ordrsp_says_a_partial_backorder_in_one_line_with_both_quantities(rev
     assert [s.elements[1][0][0] for s in body if s.tag == "LIN"] == ["3"]  # changed: D96A has no backorder
     quantities = [":".join(s.elements[0][0]) for s in body if s.tag == "QTY"]
     assert quantities == ["21:10:PCE", "113:6:PCE", "83:4:PCE"]
+
+
+
+def _ordrsp_round_trip(status: str) -> tuple[list[str], Any]:
+    """One ORDRSP line ordered 10, confirmed 6: the QTYs written, and the line read back."""
+    doc = _ack("855", {"status": status, "ordered_quantity": "10", "quantity": "6", "scheduled_date": "2026-12-15"})
+    body = load_map("edifact", "ORDRSP", "outbound").from_canonical(doc)
+    quantities = [":".join(s.elements[0][0]) for s in body if s.tag == "QTY"]
+    tx = Transaction("ORDRSP", "1", body, version="D96A")
+    data = to_bytes("edifact", tx, sender="MOCKSUP", receiver="XD")
+    [(ic, group, read_tx)] = [(i, g, t) for i in edifact.read(data) for g in i.groups for t in g.transactions]
+    return quantities, map_transaction(ic, group, read_tx).lines[0]
+
+
+@pytest.mark.parametrize(("status", "quantities"), [
+    ("backordered", ["21:10:PCE", "113:6:PCE", "83:4:PCE"]),   # the other 4 come later
+    ("changed", ["21:10:PCE", "113:6:PCE"]),                   # cut to 6: nothing comes later
+])
+def test_an_ordrsp_names_a_backorder_quantity_only_for_a_backordered_line(status: str, quantities: list[str]) -> None:
+    """D96A has no backorder action code (both lines are LIN 3): QTY+83 is what tells them apart,
+    written for a backorder only and read back as one."""
+    written, line = _ordrsp_round_trip(status)
+    assert written == quantities
+    assert line.status == AckLineStatus(status) and line.quantity == Decimal("6")
