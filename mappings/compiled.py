@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -20,7 +21,7 @@ from mappings.spec import (
     SegmentRule,
     parse_position,
 )
-from mappings.transforms import Transform, get_transform
+from mappings.transforms import Transform, _decimal, get_transform
 
 __all__ = ["Codes", "Element", "Level", "Node", "Path", "compile_rules", "finish", "parse_path"]
 
@@ -146,6 +147,8 @@ class Level:
     hierarchy: tuple[Node, ...] = ()
     # tag -> compiled pick(seg): the first of by_tag[tag] whose `when` matches, or None
     pick: dict[str, Any] = field(default_factory=dict)
+    # tag -> the node its pick always returns (the first candidate has no `when`)
+    fixed: dict[str, Node] = field(default_factory=dict)
 
 
 def _element(key: str, rule: ElementRule, codes: dict[str, Codes]) -> Element:
@@ -257,47 +260,82 @@ def compile_apply(node: Node) -> Any:
     return ns["apply"]
 
 
-def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool) -> list[str]:
-    """``apply``'s statements over ``els``: the nested elements, or (``flat``) one value each."""
+def _set_path_source(path: Path) -> list[str]:
+    """``set_path(target, path, value)`` as statements, for a path of dict keys that may end
+    in a list index (``address.city``, ``address.lines.0``): the same dicts and lists are
+    created, in the same order, and the same errors raised on a clash."""
+    *steps, last = path
+    if not steps or not all(isinstance(k, str) for k in steps):
+        return [f"set_path(target, {path!r}, value)"]
+    out = ["cur = target"]
+    for k, nxt in zip(steps, path[1:], strict=True):
+        out += [f"nxt = cur.get({k!r})", "if nxt is None:",
+                f"    nxt = cur[{k!r}] = {'[]' if isinstance(nxt, int) else '{}'}", "cur = nxt"]
+    if isinstance(last, int):
+        out += [f"while len(cur) <= {last}:", "    cur.append(None)"]
+    return [*out, f"cur[{last!r}] = value"]
 
-    def value_at(e0: int, c0: int, into: str, pad: str) -> list[str]:
+
+# The message ``_decimal`` raises, as generated source over the text it was given.
+_NOT_A_NUMBER = "f'{text!r} is not a number'"
+
+
+def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool) -> list[str]:
+    """``apply``'s statements over ``els``: the nested elements, or (``flat``) one value each.
+
+    Each field is read, mapped through its code list and transform and stored as
+    ``Reader._apply_plan`` does; the ``decimal`` and ``money`` transforms (``_decimal``) are
+    written in, with the same messages, rather than called."""
+
+    def value_at(e0: int, c0: int, pad: str) -> list[str]:
         if flat:  # a flat value is the element's only component
-            return [f"{pad}{into} = None"] + ([f"{pad}if n > {e0}:", f"{pad}    {into} = els[{e0}] or None"]
-                                             if c0 == 0 else [])
-        return [f"{pad}{into} = None", f"{pad}if n > {e0}:", f"{pad}    r = els[{e0}]",
+            return [f"{pad}raw = els[{e0}] if n > {e0} else None" if c0 == 0 else f"{pad}raw = None"]
+        return [f"{pad}raw = None", f"{pad}if n > {e0}:", f"{pad}    r = els[{e0}]",
                 f"{pad}    if r:", f"{pad}        c = r[0]", f"{pad}        if len(c) > {c0}:",
-                f"{pad}            {into} = c[{c0}] or None"]
+                f"{pad}            raw = c[{c0}]"]
 
     lines = ["    n = len(els)"]
+    ns.update({"DECIMAL": Decimal, "INVALID": InvalidOperation})
     for i, (e0, c0, key, path, forward, strict, read, default, el) in enumerate(node.plan):
         ns.update({f"P{i}": path, f"D{i}": default, f"F{i}": forward, f"R{i}": read,
                    f"E{i}": el, f"K{i}": key})
-        lines += value_at(e0, c0, "raw", "    ")
-        lines.append("    if raw is None:")
-        if default is not None:
-            lines += [f"        if get_path(target, P{i}) is None:",
-                      f"            set_path(target, P{i}, D{i})"]
+        finding = (f"reader._finding(seg, E{i}.element, E{i}.component, path_text(where, P{i}), "
+                   "raw, {message}, {code!r})")
+        store = [f"target[K{i}] = value"] if key is not None else _set_path_source(path)
+        lines += value_at(e0, c0, "    ")
+        lines.append("    if raw:")  # absent and empty alike: the default, if any
+        pad = "        "
+        if forward is None:
+            lines.append(f"{pad}value = raw")
         else:
-            lines.append("        pass")
-        lines += ["    else:", "        value = raw", "        ok = True"]
-        if forward is not None:
-            lines += [f"        mapped = F{i}.get(raw)", "        if mapped is not None:",
-                      "            value = mapped"]
+            lines += [f"{pad}value = F{i}.get(raw)", f"{pad}if value is None:"]
             if strict:
-                lines += ["        else:",
-                          f"            reader._finding(seg, E{i}.element, E{i}.component, "
-                          f"path_text(where, P{i}), raw, f'code {{raw!r}} is not in code list "
-                          f"{{E{i}.codes.name!r}}', 'invalid_code')",
-                          "            ok = False"]
-        if read is not None:
-            lines += ["        if ok:", "            try:", f"                value = R{i}(value, seg)",
-                      "            except ValueError as exc:",
-                      f"                reader._finding(seg, E{i}.element, E{i}.component, "
-                      f"path_text(where, P{i}), raw, str(exc), 'invalid_value')",
-                      "                ok = False"]
-        lines += ["        if ok:",
-                  f"            target[K{i}] = value" if key is not None
-                  else f"            set_path(target, P{i}, value)"]
+                message = f"f'code {{raw!r}} is not in code list {{E{i}.codes.name!r}}'"
+                lines += [f"{pad}    {finding.format(message=message, code='invalid_code')}",
+                          f"{pad}else:"]
+                pad += "    "
+            else:
+                lines.append(f"{pad}    value = raw")
+        if read is _decimal:
+            lines += [f"{pad}text = value", f"{pad}try:", f"{pad}    value = DECIMAL(text)",
+                      f"{pad}except INVALID:",
+                      f"{pad}    {finding.format(message=_NOT_A_NUMBER, code='invalid_value')}",
+                      f"{pad}except ValueError as exc:",
+                      f"{pad}    {finding.format(message='str(exc)', code='invalid_value')}",
+                      f"{pad}else:", f"{pad}    if value.is_finite():",
+                      *[f"{pad}        {line}" for line in store],
+                      f"{pad}    else:",
+                      f"{pad}        {finding.format(message=_NOT_A_NUMBER, code='invalid_value')}"]
+        elif read is not None:
+            lines += [f"{pad}try:", f"{pad}    value = R{i}(value, seg)",
+                      f"{pad}except ValueError as exc:",
+                      f"{pad}    {finding.format(message='str(exc)', code='invalid_value')}",
+                      f"{pad}else:", *[f"{pad}    {line}" for line in store]]
+        else:
+            lines += [f"{pad}{line}" for line in store]
+        if default is not None:
+            lines += [f"    elif get_path(target, P{i}) is None:",
+                      f"        set_path(target, P{i}, D{i})"]
     # The qualifier/value pairs in order, each only while the segment reaches its value
     # (the loop's `break`: the value positions rise, so a later pair is never reached).
     for qe, qc, ve, vc in node.id_slots:
@@ -340,6 +378,7 @@ def compile_rules(rules: list[Any], codes: dict[str, Codes]) -> Level:
         tags=frozenset(tags),
         hierarchy=tuple(n for n in nodes if n.kind == "hl"),
         pick={k: compile_pick(tuple(v)) for k, v in by_tag.items()},
+        fixed={k: v[0] for k, v in by_tag.items() if not v[0].when},
     )
 
 

@@ -93,29 +93,32 @@ class Reader:
         n = len(segs)
         stop = inside.stop if inside is not None else ()
         pick_for = level.pick.get
+        fixed_for = level.fixed.get
         while i < n:
             seg = segs[i]
             tag = seg.tag
             if tag in stop:
                 return i
-            pick = pick_for(tag)
-            if pick is None:
-                if tag == "HL" and level.hierarchy:
-                    i = self._hierarchy(level, segs, i, ctx, "")
-                else:
-                    i += 1
-                continue
-            node: Node | None = pick(seg)
+            node: Node | None = fixed_for(tag)  # a tag whose pick needs no look at the segment
             if node is None:
-                # As in _walk: a loop whose qualifier the map does not take is a sink.
-                loop = next((c for c in level.by_tag[tag] if c.kind == "loop"), None)
-                i = self._walk_fast(loop.level, segs, i + 1, None, loop) if loop and loop.level else i + 1
-                continue
+                pick = pick_for(tag)
+                if pick is None:
+                    if tag == "HL" and level.hierarchy:
+                        i = self._hierarchy(level, segs, i, ctx, "")
+                    else:
+                        i += 1
+                    continue
+                node = pick(seg)
+                if node is None:
+                    # As in _walk: a loop whose qualifier the map does not take is a sink.
+                    loop = next((c for c in level.by_tag[tag] if c.kind == "loop"), None)
+                    i = self._walk_fast(loop.level, segs, i + 1, None, loop) if loop and loop.level else i + 1
+                    continue
             target: Doc | None
+            key = node.key
             if ctx is None:
                 target = None
-            elif node.key is not None:
-                key = node.key
+            elif key is not None:
                 if node.repeat:
                     target = {}
                     items = ctx.get(key)
@@ -132,12 +135,14 @@ class Reader:
             else:
                 target = self._target(node, ctx, "", seg)[0]
             if target is not None:
-                if node.apply is not None:
-                    node.apply(self, seg, target, "")
+                apply = node.apply
+                if apply is not None:
+                    apply(self, seg, target, "")
                 elif node.readers or node.id_slots:
                     self._apply_plan(node, seg, target, "")
-            if node.kind == "loop" and node.level is not None:
-                i = self._walk_fast(node.level, segs, i + 1, target, node)
+            inner = node.level
+            if inner is not None and node.kind == "loop":
+                i = self._walk_fast(inner, segs, i + 1, target, node)
                 if node.repeat and not target:
                     self._drop_if_empty(node, ctx, target)
             else:

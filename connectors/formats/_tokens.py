@@ -43,21 +43,39 @@ def no_gc() -> Iterator[None]:
 
 def split_x12(text: str, d: Delimiters) -> list[Segment]:
     """Every segment of ``text`` (no trailing terminator needed), positions left at 0."""
-    element, component, repetition = d.element, d.component, d.repetition
+    element, component, repetition, term = d.element, d.component, d.repetition, d.segment
     out: list[Segment] = []
     append = out.append
-    strip_cr = d.segment == "\n"
-    for raw in text.split(d.segment):
-        if raw[:1] in _NEWLINES or strip_cr:
+    strip_cr = term == "\n"
+    # Per segment only where the text holds a component or repetition separator at all.
+    nested = component in text or (repetition is not None and repetition in text)
+    new = Segment.__new__
+    strip = True
+    pieces = None
+    if term not in _NEWLINES:
+        # Most senders break the line after each terminator. Stripping each segment's
+        # leading line breaks is all the loop below would do with them, so when no other
+        # CR or LF is left they go in three passes over the text instead.
+        lean = text.lstrip(_NEWLINES).replace(term + "\r\n", term).replace(term + "\n", term)
+        if "\n" not in lean and "\r" not in lean:
+            pieces, strip = lean.split(term), False
+    for raw in pieces if pieces is not None else text.split(term):
+        if not raw or (strip and (raw[:1] in _NEWLINES or strip_cr)):
             raw = raw.strip(_NEWLINES)
             if not raw:
                 continue
         parts = raw.split(element)
-        if component in raw or (repetition is not None and repetition in raw):
+        if nested and (component in raw or (repetition is not None and repetition in raw)):
             elements = [_x12_element(p, component, repetition) for p in parts[1:]]
             append(Segment(parts[0], elements))
         else:
-            append(Segment.flat(parts[0], parts[1:]))
+            # Segment.flat written out: this runs for nearly every segment read.
+            seg = new(Segment)
+            seg.tag = parts.pop(0)
+            seg._elements = None
+            seg.values = parts
+            seg.position = 0
+            append(seg)
     return out
 
 

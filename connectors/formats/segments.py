@@ -64,6 +64,8 @@ class Segment:
         elements = self._elements
         if elements is None:
             values = self.values or []
+            if 0 < element <= len(values) and component == 1 and repetition == 1:
+                return values[element - 1] or None  # the usual question, answered first
             # As the nested lookup below on [[value]]: one repetition of one component,
             # so index 0 (or -1) only.
             if element - 1 >= len(values) or element - 1 < -len(values) \

@@ -99,26 +99,29 @@ def validate_transaction(
     checks = segment_checks(rules, dictionary.CODES, x12=x12)
     state = _start(spec.children)
     counts = [[0] * len(spec.children)]  # per open level: uses of each child so far
+    checks_for = checks.get
     for seg in tx.segments:
         tag = seg.tag
-        # A tag the set does not define has no place anywhere (and is not remembered:
-        # the moves stay bounded by the set's tags whatever the input holds).
-        move = state.moves.get(tag, _UNSEEN) if tag in spec.tags else None
-        if move is _UNSEEN:
-            move = state.moves[tag] = _move(state, tag)
-        if move is not None:
-            state, found, depth, j, max_use, kind, pushed = move
+        move = state.moves.get(tag)
+        if move is None:
+            # A tag the set does not define has no place anywhere (and is not remembered:
+            # the moves stay bounded by the set's tags whatever the input holds).
+            move = _NOWHERE
+            if tag in spec.tags:
+                move = state.moves[tag] = _move(state, tag) or _NOWHERE
+        if move is not _NOWHERE:
+            state, found, depth, j, max_use, kind, pushed, trim = move
             if found:
                 for code, message, seg_id in found:
                     report(code, message, seg_id, seg.position)
-            if len(counts) > depth + 1:
+            if trim:  # levels closed by this move
                 del counts[depth + 1:]
             row = counts[depth]
             used = row[j] = row[j] + 1
             if used > max_use:
                 report(kind, f"{tag} used more than {max_use} times", tag, seg.position)
             if pushed:
-                counts.extend([list(fresh) for fresh in pushed])
+                counts.extend(map(list, pushed))
         else:
             if seg.tag not in spec.tags and not strict:
                 continue  # a later directory's optional segment: not an error
@@ -129,7 +132,7 @@ def validate_transaction(
                        seg.position)
             else:
                 report("unrecognized", f"unknown segment {seg.tag}", seg.tag, seg.position)
-        check = checks.get(tag)
+        check = checks_for(tag)
         # The compiled check passes a clean segment; any other goes through the full checks.
         if check is not None and not check(seg):
             out.extend(check_elements(seg, rules[tag], dictionary.CODES, x12=x12,
@@ -147,7 +150,7 @@ def validate_transaction(
 # below and then reused: the next state, the reports it makes (at the segment's
 # position), and the level and child whose use count the caller checks against max use.
 _Found = tuple[tuple[str, str, str], ...]  # (kind, message, segment id)
-_Move = tuple["_State", _Found, int, int, int, str, tuple[tuple[int, ...], ...]]
+_Move = tuple["_State", _Found, int, int, int, str, tuple[tuple[int, ...], ...], bool]
 _Key = tuple[tuple[int, int, tuple[int, ...]], ...]
 
 
@@ -156,11 +159,11 @@ class _State:
 
     def __init__(self, levels: tuple[tuple[tuple[Use | Loop, ...], int, tuple[int, ...]], ...]):
         self.levels = levels  # per open level: (children, child index, which children occurred)
-        self.moves: dict[str, _Move | None] = {}  # None: the tag has no place here
+        self.moves: dict[str, _Move] = {}  # _NOWHERE: the tag has no place here
         self.ends: _Found | None = None  # what closing every level reports
 
 
-_UNSEEN: Any = object()
+_NOWHERE: Any = object()  # the move of a tag that has no place in the state
 _STATES: dict[_Key, _State] = {}
 _STATES_MAX = 50_000  # hostile input could otherwise grow the table without end
 _STARTS: dict[int, _State] = {}  # id(message children) -> the state before its first segment
@@ -206,7 +209,9 @@ def _move(state: _State, tag: str) -> _Move | None:
     depth, j, node = placed
     pushed = tuple(tuple(level.counts) for level in levels[depth + 1:])
     kind = "too_many" if isinstance(node, Use) else "loop"
-    return _state(levels), tuple(found), depth, j, node.max_use, kind, pushed
+    # The caller's counts hold one row per level open before the move.
+    trim = len(state.levels) > depth + 1
+    return _state(levels), tuple(found), depth, j, node.max_use, kind, pushed, trim
 
 
 def _ends(state: _State) -> _Found:
@@ -281,9 +286,10 @@ def validate_interchange(ic: Interchange, *, partner: str | None = None) -> Inte
             validate_interchange(ic)
     """
     where = f"{'ISA' if ic.standard == 'x12' else 'UNB'} {ic.control_number}"
-    for tx in ic.transactions():
-        tx.findings.extend(validate_transaction(tx, standard=ic.standard, partner=partner,
-                                                interchange=where))
+    for group in ic.groups:
+        for tx in group.transactions:
+            tx.findings.extend(validate_transaction(tx, standard=ic.standard, partner=partner,
+                                                    interchange=where))
     for seg in ic.service_segments:
         rule = x12_dictionary.SEGMENTS.get(seg.tag)
         if rule is not None:

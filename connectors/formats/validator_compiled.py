@@ -126,11 +126,12 @@ def _body(rule: SegmentDef, codes: dict[str, frozenset[str]], ns: dict[str, Any]
     # ``check_elements`` reports a mandatory element past the last one the segment carries.
     least = max((i + 1 for i, e in enumerate(rule.elements) if e.required), default=0)
     lines = ["    n = len(els)", f"    if n < {least}:", "        return False"]
+    pad = "    "
     for i, element in enumerate(rule.elements):
-        pad = "    "
         if i >= least:
-            lines.append(f"    if n > {i}:")
-            pad = "        "
+            # Past the last mandatory element the segment may end: nothing further to check.
+            lines += [f"    if n <= {i}:", "        return True" if x12 or rule.tag != "DTM"
+                      else "        return _edifact_date(els)"]
         if element.kind == "C":
             # A flat value is the composite's only component: any(f) is the value itself.
             if flat:

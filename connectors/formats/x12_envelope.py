@@ -22,18 +22,16 @@ def assemble(
     """The interchange these segments (ISA first) make, with envelope findings."""
     isa = segments[0]
     isa.position = 1
-
-    def v(n: int) -> str:
-        return (isa.get(n) or "").strip()
-
+    raw = _values(isa, 15)
+    v = [(x or "").strip() for x in raw]  # v[n - 1] is ISAn
     ic = Interchange(
-        standard="x12", sender_qualifier=v(5) or None, sender_id=v(6),
-        receiver_qualifier=v(7) or None, receiver_id=v(8), control_number=v(13),
-        date=v(9), time=v(10), version=v(12), delimiters=d, test=v(15) == "T",
-        ack_requested=v(14) == "1", header=isa, offset=offset,
+        standard="x12", sender_qualifier=v[4] or None, sender_id=v[5],
+        receiver_qualifier=v[6] or None, receiver_id=v[7], control_number=v[12],
+        date=v[8], time=v[9], version=v[11], delimiters=d, test=v[14] == "T",
+        ack_requested=v[13] == "1", header=isa, offset=offset,
     )
     ctx = EnvelopeContext(f"ISA {ic.control_number}", partner)
-    _check_isa(ic, isa, ctx)
+    _check_isa(ic, isa, raw, ctx)
     group: Group | None = None
     tx: Transaction | None = None
     count = 0
@@ -59,16 +57,18 @@ def assemble(
                 ic.groups.append(group)
             count = 1
             seg.position = 1
-            tx = Transaction(set_id=seg.get(1) or "", control_number=seg.get(2) or "",
-                             segments=[seg], version=seg.get(3) or group.version)
+            st = _values(seg, 3)
+            tx = Transaction(set_id=st[0] or "", control_number=st[1] or "",
+                             segments=[seg], version=st[2] or group.version)
             group.transactions.append(tx)
         elif tag == "GS":
             if group is not None and group.trailer is None and group.header is not None:
                 group.findings.append(ctx.at("x12.ak9.3", "GE missing", envelope=_gname(group)))
+            gs = _values(seg, 8)
             group = Group(
-                functional_id=seg.get(1), sender_id=seg.get(2), receiver_id=seg.get(3),
-                control_number=seg.get(6), version=seg.get(8), date=seg.get(4),
-                time=seg.get(5), header=seg,
+                functional_id=gs[0], sender_id=gs[1], receiver_id=gs[2],
+                control_number=gs[5], version=gs[7], date=gs[3],
+                time=gs[4], header=seg,
             )
             ic.groups.append(group)
         elif tag == "GE":
@@ -111,9 +111,21 @@ _ISA_CHECKS = (
 )
 
 
-def _check_isa(ic: Interchange, isa: Segment, ctx: EnvelopeContext) -> None:
+def _values(seg: Segment, count: int) -> list[str | None]:
+    """``[seg.get(1), …, seg.get(count)]``, from the flat values when the segment has them."""
+    values = seg.values if seg._elements is None else None
+    if values is None:
+        return [seg.get(n) for n in range(1, count + 1)]
+    out: list[str | None] = [x or None for x in values[:count]]
+    if len(out) < count:
+        out += [None] * (count - len(out))
+    return out
+
+
+def _check_isa(ic: Interchange, isa: Segment, raw: list[str | None],
+               ctx: EnvelopeContext) -> None:
     for element, note, what, valid in _ISA_CHECKS:
-        value = isa.get(element) or ""
+        value = raw[element - 1] or ""
         if not valid(value):
             ic.findings.append(ctx.at(f"x12.ta1.{note}", f"invalid {what} {value!r}", seg=isa,
                                       element=element, value=value))
@@ -133,7 +145,7 @@ def _flagged(tx: Transaction) -> bool:
 
 def _close_set(tx: Transaction, ctx: EnvelopeContext) -> None:
     se = tx.segments[-1]
-    said, ref = se.get(1), se.get(2)
+    said, ref = _values(se, 2)
     if said != str(len(tx.segments)):
         tx.findings.append(ctx.at(
             "x12.ak5.4", f"SE01 says {said} segments, the set has {len(tx.segments)}",
