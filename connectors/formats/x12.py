@@ -90,6 +90,11 @@ def parse_interchange(raw: bytes, *, offset: int = 0, partner: str | None = None
     return interchange
 
 
+# Where a fixed-width ISA has its 16 element separators (the one before ISA16 at 103). All are
+# checked: an unpadded ISA followed by a GS can have a separator at 103 by chance.
+_ISA_SEPARATORS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
+
+
 def read_delimiters(
     data: bytes, *, offset: int = 0, partner: str | None = None
 ) -> tuple[Delimiters, int]:
@@ -106,12 +111,12 @@ def read_delimiters(
     if data[:3] != b"ISA" or len(data) < 4:
         _fail("does not start with an ISA segment", data[:16], offset, partner)
     elem = data[3:4]
-    if len(data) >= ISA_LENGTH and data[103:104] == elem:
+    if len(data) >= ISA_LENGTH and all(data[i] == elem[0] for i in _ISA_SEPARATORS):
         end = 104
     else:
         end = -1
-        at = 3
-        for _ in range(16):
+        at = 3  # the separator before ISA01; the one before ISA16 is the 16th
+        for _ in range(15):
             at = data.find(elem, at + 1) if at >= 0 else -1
         end = at + 1 if at >= 0 else -1
         if end <= 0 or end + 2 > len(data):

@@ -234,3 +234,15 @@ def test_streaming_a_large_file_keeps_memory_flat(tmp_path: Path,
     tracemalloc.stop()
     assert count > 1000
     assert peak < 2 * 2**20  # one chunk and one interchange, not the file
+
+
+@pytest.mark.parametrize("gs", [b"GS*PO*ACME*XD*20261123*1200*1*X*004010~",
+                                b"GS*PO*A*XD*20261123*1200*1*X*004010~"])
+def test_an_isa_without_padding_is_read_by_counting_its_separators(gs: bytes) -> None:
+    """Some partners do not pad ISA fields to their fixed widths; the ISA is then read by its 16
+    element separators, even when the GS after it has a separator where ISA16 would be."""
+    data = (b"ISA*00**00**ZZ*ACME*ZZ*XD*261123*1200*U*00401*000000001*0*P*>~" + gs
+            + b"ST*850*0001~BEG*00*SA*PO-1**20261123~SE*3*0001~GE*1*1~IEA*1*000000001~")
+    [ic] = list(x12.read(data))
+    assert (ic.sender_id, ic.delimiters.component, ic.delimiters.segment) == ("ACME", ">", "~")
+    assert [t.set_id for g in ic.groups for t in g.transactions] == ["850"]
