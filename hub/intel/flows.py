@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import func, select
 
+from hub.intel.hours import as_hour, hour_of
 from hub.intel.lanes import lane_attempts
 from hub.intel.risk import expectations
 from hub.intel.sends import send_points
@@ -78,35 +79,24 @@ RECEIPTS = "receipts"
 _VOLUME = ("volume",)
 
 
-def _hour(col: Any, dialect: str) -> Any:
-    if dialect == "postgresql":
-        return func.date_trunc("hour", col)
-    return func.strftime("%Y-%m-%d %H:00:00", col)
-
-
-def _as_hour(value: Any) -> datetime:
-    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(minute=0, second=0, microsecond=0, tzinfo=moment.tzinfo or UTC)
-
-
 def flow_points(s: Session, *, since: datetime, dialect: str) -> list[FlowPoint]:
     """Hourly flow points of every partner since ``since`` (hours with nothing have no point)."""
     counts: dict[tuple[str, str, datetime], dict[str, Any]] = defaultdict(
         lambda: {"received": 0, "errors": 0, "dead_letters": 0, "latency": [], "duplicates": 0})
-    h = _hour(Document.created_at, dialect)
+    h = hour_of(Document.created_at, dialect)
     for partner, kind, hour, n in s.execute(
             select(Document.partner_id, Document.document_type, h, func.count())
             .where(Document.direction != "outbound", Document.created_at >= since)
             .group_by(Document.partner_id, Document.document_type, h)):
-        counts[(partner, SET_NAMES.get(kind, kind), _as_hour(hour))]["received"] += n
+        counts[(partner, SET_NAMES.get(kind, kind), as_hour(hour))]["received"] += n
     for partner, kind, hour, n in _resent(s, since=since, dialect=dialect):
-        counts[(partner, SET_NAMES.get(kind, kind), _as_hour(hour))]["duplicates"] += n
-    h = _hour(InboxEntry.received_at, dialect)
+        counts[(partner, SET_NAMES.get(kind, kind), as_hour(hour))]["duplicates"] += n
+    h = hour_of(InboxEntry.received_at, dialect)
     for partner, hour, n in s.execute(select(InboxEntry.partner_id, h, func.count())
                                       .where(InboxEntry.received_at >= since,
                                              InboxEntry.duplicate_of.is_(None))
                                       .group_by(InboxEntry.partner_id, h)):
-        counts[(partner, RECEIPTS, _as_hour(hour))]["received"] += n
+        counts[(partner, RECEIPTS, as_hour(hour))]["received"] += n
     # receipts that needed a retry, and receipts parked as dead letters, per partner and hour
     for field, counted, joined, condition in (
             ("errors", InboxEntry.id, (Attempt, Attempt.inbox_id == InboxEntry.id),
@@ -117,14 +107,14 @@ def flow_points(s: Session, *, since: datetime, dialect: str) -> list[FlowPoint]
         if condition is not None:
             query = query.where(condition)
         for partner, hour, n in s.execute(query.group_by(InboxEntry.partner_id, h)):
-            counts[(partner, RECEIPTS, _as_hour(hour))][field] += n
+            counts[(partner, RECEIPTS, as_hour(hour))][field] += n
     for partner, sent, acked in s.execute(select(EdiOutbound.partner_id, EdiOutbound.sent_at,
                                                  EdiOutbound.acknowledged_at)
                                           .where(EdiOutbound.acknowledged_at >= since,
                                                  EdiOutbound.sent_at.is_not(None))):
         if sent is None or acked is None:
             continue
-        cell = counts[(partner, "997", _as_hour(acked))]
+        cell = counts[(partner, "997", as_hour(acked))]
         cell["received"] += 1
         cell["latency"].append(max(0.0, (_aware(acked) - _aware(sent)).total_seconds()))
     return [FlowPoint(p, k, hour, c["received"], c["errors"], c["dead_letters"],
@@ -136,11 +126,11 @@ def _resent(s: Session, *, since: datetime, dialect: str) -> list[tuple[str, str
     """(partner, document type, hour, count) of documents the hub already had: resends of a
     known idempotency key by the hour they were recognised, and the documents of a receipt
     whose bytes arrived again (a transport replay, archived unprocessed) by the replay's hour."""
-    h = _hour(Resend.created_at, dialect)
+    h = hour_of(Resend.created_at, dialect)
     rows = [(p, k, hour, n) for p, k, hour, n in s.execute(
         select(Resend.partner_id, Resend.document_type, h, func.count())
         .where(Resend.created_at >= since).group_by(Resend.partner_id, Resend.document_type, h))]
-    h = _hour(InboxEntry.received_at, dialect)
+    h = hour_of(InboxEntry.received_at, dialect)
     for table, column in ((Document, Document.inbox_id), (Resend, Resend.inbox_id)):
         rows += [(p, k, hour, n) for p, k, hour, n in s.execute(
             select(InboxEntry.partner_id, table.document_type, h, func.count())

@@ -23,11 +23,12 @@ Usage:
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
+from hub.intel.hours import as_hour, hour_of
 from hub.storage.edi_tables import EdiOutbound
 from pipelines.intelligence.anomaly import SendPoint
 
@@ -39,22 +40,11 @@ __all__ = ["send_points"]
 _FAILED = ("failed", "refused")
 
 
-def _hour(col: Any, dialect: str) -> Any:
-    if dialect == "postgresql":
-        return func.date_trunc("hour", col)
-    return func.strftime("%Y-%m-%d %H:00:00", col)
-
-
-def _as_hour(value: Any) -> datetime:
-    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
-    return moment.replace(minute=0, second=0, microsecond=0, tzinfo=moment.tzinfo or UTC)
-
-
 def send_points(s: Session, *, since: datetime, dialect: str) -> list[SendPoint]:
     """Sends judged and sends failed per partner and hour queued, since ``since`` (hours with
     no judged send have no point)."""
     counts: dict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0])
-    h = _hour(EdiOutbound.created_at, dialect)
+    h = hour_of(EdiOutbound.created_at, dialect)
     for partner, hour, status, attempts, n in s.execute(
             select(EdiOutbound.partner_id, h, EdiOutbound.status, EdiOutbound.attempts, func.count())
             .where(EdiOutbound.created_at >= since)
@@ -62,7 +52,7 @@ def send_points(s: Session, *, since: datetime, dialect: str) -> list[SendPoint]
         failed = status in _FAILED or (status == "queued" and bool(attempts))
         if status != "sent" and not failed:
             continue  # not judged yet
-        cell = counts[(partner, _as_hour(hour))]
+        cell = counts[(partner, as_hour(hour))]
         cell[0] += n
         cell[1] += n if failed else 0
     return [SendPoint(partner, hour, sent, failed) for (partner, hour), (sent, failed) in sorted(counts.items())]
