@@ -16,6 +16,7 @@ from pipelines.intelligence.anomaly.model import (
     AnomalyConfig,
     CarrierAttempt,
     LatenessObservation,
+    _dense_hours,
     _emit,
     _Finding,
     _fmt,
@@ -95,16 +96,10 @@ class LaneHistory:
             counts = hourly[(a.lane, a.carrier)].setdefault(_hour(a.at), [0, 0])
             counts[0] += 1
             counts[1] += not a.ok
-        self._origin = min((h for rows in hourly.values() for h in rows), default=datetime(1970, 1, 1, tzinfo=UTC))
+        self._origin, dense = _dense_hours(hourly)
         # per lane × carrier: prefix sums of attempts and failures, and failures per hour
-        self._series: dict[tuple[str, str], tuple[list[int], list[int], list[int]]] = {}
-        for key, rows in hourly.items():
-            size = int((max(rows) - self._origin) / _HOUR) + 1
-            tried, failed = [0] * size, [0] * size
-            for h, (n, f) in rows.items():
-                i = int((h - self._origin) / _HOUR)
-                tried[i], failed[i] = n, f
-            self._series[key] = (_prefix(tried), _prefix(failed), failed)
+        self._series: dict[tuple[str, str], tuple[list[int], list[int], list[int]]] = {
+            key: (_prefix(tried), _prefix(failed), failed) for key, (tried, failed) in dense.items()}
 
 
 def detect_failing_lanes(attempts: LaneHistory | Iterable[CarrierAttempt], *, now: datetime,

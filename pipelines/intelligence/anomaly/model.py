@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pipelines.exceptions.model import Detection, detection
 from pipelines.exceptions.taxonomy import exception_type
@@ -160,6 +160,25 @@ def _hour(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"datetime {value.isoformat()} has no timezone; flows are judged in UTC")
     return value.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+K = TypeVar("K")
+
+
+def _dense_hours(hourly: Mapping[K, Mapping[datetime, list[int]]]
+                 ) -> tuple[datetime, dict[K, tuple[list[int], list[int]]]]:
+    """Two counts per key and hour (attempts and failures, sends and failures) as one list per
+    count and key, indexed by hours since the earliest hour of any key (that hour, returned)."""
+    origin = min((h for rows in hourly.values() for h in rows), default=datetime(1970, 1, 1, tzinfo=UTC))
+    out: dict[K, tuple[list[int], list[int]]] = {}
+    for key, rows in hourly.items():
+        size = int((max(rows) - origin) / _HOUR) + 1
+        first, second = [0] * size, [0] * size
+        for h, (a, b) in rows.items():
+            i = int((h - origin) / _HOUR)
+            first[i], second[i] = a, b
+        out[key] = (first, second)
+    return origin, out
 
 
 def _noun(document_type: str) -> str:

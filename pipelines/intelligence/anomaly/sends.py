@@ -16,7 +16,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pipelines.exceptions.model import Detection
 from pipelines.intelligence.anomaly.model import (
@@ -24,6 +24,7 @@ from pipelines.intelligence.anomaly.model import (
     _HOUR,
     _WEEKDAYS,
     AnomalyConfig,
+    _dense_hours,
     _emit,
     _Finding,
     _hour,
@@ -66,16 +67,10 @@ class SendHistory:
             cell = hourly[p.partner].setdefault(_hour(p.hour), [0, 0])
             cell[0] += p.sent
             cell[1] += p.failed
-        self._origin = min((h for rows in hourly.values() for h in rows), default=datetime(1970, 1, 1, tzinfo=UTC))
+        self._origin, dense = _dense_hours(hourly)
         # per partner: prefix sums of sends and failures, and sends and failures per hour
-        self._series: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {}
-        for partner, rows in hourly.items():
-            size = int((max(rows) - self._origin) / _HOUR) + 1
-            sent, failed = [0] * size, [0] * size
-            for h, (n, f) in rows.items():
-                i = int((h - self._origin) / _HOUR)
-                sent[i], failed[i] = n, f
-            self._series[partner] = (_prefix(sent), _prefix(failed), sent, failed)
+        self._series: dict[str, tuple[list[int], list[int], list[int], list[int]]] = {
+            partner: (_prefix(sent), _prefix(failed), sent, failed) for partner, (sent, failed) in dense.items()}
 
 
 def detect_failing_sends(sends: SendHistory | Iterable[SendPoint], *, now: datetime,
