@@ -96,17 +96,22 @@ def hub_sqlite(tmp_path: Path) -> Iterator[HubProcess]:
         hub.close()
 
 
+def _change_answered(hub: HubProcess, mock_edi: MockEdi, po: str, *, line: str, quantity: str) -> str:
+    """mock-edi changes one line of ``po`` (an 860); Crossdock's 865 is accepted with an MDN: its raw X12."""
+    mock_edi.client.call("POST", f"/_mock/purchase/{po}/change", json={
+        "lines": [{"line": line, "quantity": quantity, "price": "4.15"}]})
+    rows = _settled(hub, mock_edi, po, ("855", "865"))
+    answer = next(r for r in rows if r["set_id"] == "865")
+    assert answer["ack_status"] == "accepted" and answer["receipt"].startswith("MDN")
+    return str(hub.client.get(f"/api/v1/edi/outbound/{answer['id']}/raw").text)
+
+
 def test_a_change_before_shipping_is_answered_with_an_865(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
     hub = hub_sqlite
     wire_seller(hub, mock_edi, auto_respond=("855", "865"))
     mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-CHG1")
     _settled(hub, mock_edi, "PO-CHG1", ("855",))
-    mock_edi.client.call("POST", "/_mock/purchase/PO-CHG1/change", json={
-        "lines": [{"line": "2", "quantity": "6", "price": "4.15"}]})
-    rows = _settled(hub, mock_edi, "PO-CHG1", ("855", "865"))
-    answer = next(r for r in rows if r["set_id"] == "865")
-    assert answer["ack_status"] == "accepted" and answer["receipt"].startswith("MDN")
-    raw = hub.client.get(f"/api/v1/edi/outbound/{answer['id']}/raw").text
+    raw = _change_answered(hub, mock_edi, "PO-CHG1", line="2", quantity="6")
     segments = [s.split("*") for s in raw.split("~")]
     bca = next(s for s in segments if s[0].strip() == "BCA")
     assert (bca[2], bca[3], bca[5]) == ("AD", "PO-CHG1", "1")  # accepted, the order, the change it answers
@@ -126,12 +131,7 @@ def test_a_change_partly_filled_from_stock_is_answered_with_bp_and_ib(
     lines = [LINES[0], {**LINES[1], "quantity": "1"}]  # BRKT-050: 1 available (3 on hand, 2 allocated)
     mock_edi.client.purchase("CROSSDOCK", lines, po_number="PO-CHG3")
     _settled(hub, mock_edi, "PO-CHG3", ("855",))
-    mock_edi.client.call("POST", "/_mock/purchase/PO-CHG3/change", json={
-        "lines": [{"line": "2", "quantity": "4", "price": "4.15"}]})
-    rows = _settled(hub, mock_edi, "PO-CHG3", ("855", "865"))
-    answer = next(r for r in rows if r["set_id"] == "865")
-    assert answer["ack_status"] == "accepted" and answer["receipt"].startswith("MDN")
-    raw = hub.client.get(f"/api/v1/edi/outbound/{answer['id']}/raw").text
+    raw = _change_answered(hub, mock_edi, "PO-CHG3", line="2", quantity="4")
     # the change's own line ships 1 now, 3 are backordered: X12's BP + IB; mock-edi knows no
     # BP in an 865 either, so its profile says IQ
     assert [s.split("*")[:3] for s in raw.split("~") if s.startswith("ACK")] == [
