@@ -49,7 +49,8 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> It
 # Suites proven in distributed mode too; a suite joins once it passes there (its `hub` tests then
 # also run as serve + worker + scheduler on PostgreSQL and RabbitMQ).
 DISTRIBUTED_SUITES = ("tests/e2e/test_foundation.py", "tests/e2e/test_pipelines_deadletters.py",
-                      "tests/e2e/test_pipelines_orders.py", "tests/e2e/test_pipelines_cases.py")
+                      "tests/e2e/test_pipelines_orders.py", "tests/e2e/test_pipelines_cases.py",
+                      "tests/e2e/test_edi_seller.py", "tests/e2e/test_edi_buyer.py", "tests/e2e/test_edi_http.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

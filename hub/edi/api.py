@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
@@ -74,14 +74,22 @@ def edi_sender(hub: Hub) -> Callable[[], int]:
 
 
 @router.post("/api/v1/inbound/edi", summary="Send X12 or EDIFACT over HTTP (partner from the envelope)")
-async def post_edi(request: Request, principal: Ingestor, hub: HubDep) -> Response:
+async def post_edi(request: Request, principal: Ingestor, hub: HubDep, prefer: str | None = Header(None),
+                   x_correlation_id: str | None = Header(None)) -> Response:
+    """Store the raw interchange first, then answer with the outcome.
+
+    As ``POST /api/v1/inbound/{partner}/{type}``: waits up to ``CROSSDOCK_INBOUND_WAIT_SECONDS``
+    for processing; ``Prefer: respond-async`` gets 202 as soon as the bytes are stored, and
+    ``X-Correlation-ID`` is kept on the receipt and echoed.
+    """
     body = await read_limited(request, hub.settings.max_body_bytes)
     ic = envelope_of(body)
     if ic is None:
         raise Problem(400, "Not EDI", "the body is not an X12 (ISA) or EDIFACT (UNA/UNB) interchange")
     receipt = Receipt(partner_id=ic.sender_id.strip(), channel="edi-http", content_type=request.headers.get(
-        "content-type"), correlation_id=uuid.uuid4().hex, meta={"api_key": principal.name})
+        "content-type"), correlation_id=x_correlation_id or uuid.uuid4().hex, meta={"api_key": principal.name})
     stored = await run_in_threadpool(_inbox(hub).store, receipt, body)
+    hub.metrics.received.labels("edi-http", "duplicate" if stored.already_seen else "stored").inc()
     if principal.partner_id and principal.partner_id != receipt.partner_id:
         raise Problem(403, "Forbidden", f"key {principal.name!r} may only send for {principal.partner_id!r}")
 
@@ -89,10 +97,16 @@ async def post_edi(request: Request, principal: Ingestor, hub: HubDep) -> Respon
         with hub.db.reader() as s:
             return receipt_state(s, stored.receipt_id)
 
-    wait = 0.0 if stored.already_seen else hub.settings.inbound_wait_seconds
-    state = await hub.notifier.wait(stored.receipt_id, wait, poll) if wait else await run_in_threadpool(poll)
+    if stored.already_seen:  # a replay: answered at once with what became of the original
+        state = await run_in_threadpool(poll)
+    elif prefer and "respond-async" in prefer.lower():  # stored and queued is the answer
+        state = ReceiptState(stored.receipt_id, "received", receipt.partner_id, "edi-http", stored.sha256)
+    else:
+        state = await hub.notifier.wait(stored.receipt_id, hub.settings.inbound_wait_seconds, poll)
     assert state is not None
-    return outcome_response(state)
+    response = outcome_response(state)
+    response.headers["X-Correlation-ID"] = receipt.correlation_id or ""
+    return response
 
 
 def _queue(hub: Hub, body: OutboundRequest, document_type: str) -> dict[str, Any]:

@@ -41,13 +41,14 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from canonical.documents import PurchaseOrder
 from hub.edi.outbound import queue_resend
 from hub.ops import case_flows
 from hub.ops.cases import CLOSED, CaseStateError, event
 from hub.partners import partner_dict
+from hub.runtime.relay import HANDED_BACK
 from hub.storage.edi_tables import EdiOutbound
 from hub.storage.intel_tables import IntelDecision
 from hub.storage.tables import Case, Document, InboxEntry, Job, utcnow
@@ -285,8 +286,8 @@ class AgentRunner:
             return {"cancelled_edi_outbound_id": out.get("edi_outbound_id")}
         job_id = out.get("released_job_id")
         if job_id is not None:
-            stopped = s.execute(update(Job).where(Job.id == job_id, Job.status == "queued",
-                                                  Job.published_at.is_(None))
+            stopped = s.execute(update(Job).where(Job.id == job_id, Job.status == "queued", or_(
+                Job.published_at.is_(None), Job.published_at == HANDED_BACK))
                                 .values(status="done", finished_at=utcnow()))
             if stopped.rowcount != 1:  # type: ignore[attr-defined]
                 doc = s.get(Document, case.document_id) if case.document_id else None

@@ -34,6 +34,7 @@ from hub.metrics import Metrics
 from hub.ops import hooks as ops_hooks
 from hub.ops.refdata import DbReferenceData
 from hub.partners import partner_dict
+from hub.runtime.relay import hand_back
 from hub.settings import Settings
 from hub.stages import INGEST_STAGES
 from hub.storage.db import Database
@@ -126,9 +127,7 @@ class Processor:
         if snap is None:
             return "skipped"
         if message is not None and (message.partner or {}).get("paused"):
-            with self.db.session() as s:  # distributed: the relay publishes it again after the resume
-                s.execute(update(Job).where(Job.id == job_id, Job.status.in_(OPEN_STATES))
-                          .values(published_at=None))
+            self._hand_back(job_id)  # distributed: the relay publishes it again after the resume
             return "paused"
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(job_id=job_id, inbox_id=snap.inbox_id,
@@ -149,6 +148,13 @@ class Processor:
                 self.notify(snap.inbox_id)
             return status
 
+    def _hand_back(self, job_id: int) -> None:
+        """A job that must wait: in distributed mode the relay publishes it again once it may run
+        (the embedded runtime queues every open job at each sweep anyway)."""
+        if self.settings.mode == "distributed":
+            with self.db.session() as s:
+                hand_back(s, job_id)
+
     def _overrides(self, partner: dict[str, Any] | None) -> tuple[Any, ...]:
         rows = (partner or {}).get("retry_rules") or []
         return rules_from_data(rows, source=f"partner {(partner or {}).get('id')}") if rows else ()
@@ -166,9 +172,7 @@ class Processor:
                 snap.received_at = datetime.fromisoformat(retry_from)
             if job.kind != "ingest":
                 if job.ordering_key and _waits_for_earlier(s, job):
-                    if job.published_at is not None:  # distributed: the relay hands it out again in turn
-                        with self.db.session() as w:
-                            w.execute(update(Job).where(Job.id == job.id).values(published_at=None))
+                    self._hand_back(job.id)
                     return None, None  # an older job of this business key first; the next sweep brings it back
                 partner = self.context.partner(job.partner_id) if job.partner_id else None
                 if partner and partner.get("paused"):
@@ -178,9 +182,7 @@ class Processor:
             assert entry is not None, f"job {job_id} points at a missing inbox row"
             raw = entry.raw if entry.raw is not None else self.blobs.read(entry.blob_path or "")
             if sniff(raw[:512]) is not None and _edi_waits_for_earlier(s, job):
-                if job.published_at is not None:  # distributed: the relay hands it out again in turn
-                    with self.db.session() as w:
-                        w.execute(update(Job).where(Job.id == job.id).values(published_at=None))
+                self._hand_back(job.id)
                 return None, None  # a partner's interchanges are read in the order they came
             snap.received_at = datetime.fromisoformat(retry_from) if retry_from else entry.received_at
             partner = self.context.partner(entry.partner_id)

@@ -7,6 +7,13 @@ policy, never the broker's), and a job handed out so long ago (``republish_after
 message must be gone. Publishing twice is harmless: ``Processor.process`` finishes a job
 only once (same attempt count), and documents have a unique idempotency key.
 
+A worker that takes a job which must wait (an older job of its key, an earlier receipt of its
+partner not read yet, a paused partner) hands it back: ``published_at`` becomes
+:data:`HANDED_BACK`, a time before any publish. The sweep publishes such a job again as soon
+as nothing holds it up, and the first publish of a job never overwrites the mark, so a worker
+that took the message before its serve marked it published does not leave the job
+waiting for ``republish_after``.
+
 Per-key ordering is decided here, not in the broker: a job with an ``ordering_key`` (a
 deliver job carries its document's business key) is published only once every earlier job
 with that key (by receipt, then job id) has finished, and a deliver job also waits while an
@@ -26,7 +33,7 @@ Usage:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import Select, and_, exists, func, or_, select, update
@@ -35,7 +42,7 @@ from sqlalchemy.orm import Session, aliased
 from hub.storage.db import Database
 from hub.storage.tables import Job, Partner, utcnow
 
-__all__ = ["INGEST_GRACE_SECONDS", "Relay"]
+__all__ = ["HANDED_BACK", "INGEST_GRACE_SECONDS", "Relay", "hand_back"]
 
 log = structlog.get_logger("crossdock.relay")
 OPEN = ("queued", "retrying")
@@ -43,6 +50,13 @@ OPEN = ("queued", "retrying")
 # that long before it assumes the process died between commit and publish (a backlog in the
 # publisher must not turn into a second copy of every message).
 INGEST_GRACE_SECONDS = 30.0
+# ``published_at`` of a job a worker handed back unprocessed: earlier than any real publish.
+HANDED_BACK = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def hand_back(s: Session, job_id: int) -> None:
+    """A worker took ``job_id`` but it must wait: the sweep publishes it again once it may run."""
+    s.execute(update(Job).where(Job.id == job_id, Job.status.in_(OPEN)).values(published_at=HANDED_BACK))
 
 
 class Relay:
@@ -67,6 +81,8 @@ class Relay:
             ingest.kind == "ingest", ingest.partner_id == Job.partner_id, ingest.status == "queued",
             ingest.attempts == 0, ingest.inbox_id < Job.inbox_id)
         paused = exists().where(Partner.id == Job.partner_id, Partner.paused.is_(True))
+        # A delivery, and any job a worker handed back, waits for the partner's earlier receipts.
+        waits_for_receipts = or_(Job.kind == "deliver", Job.published_at.is_not_distinct_from(HANDED_BACK))
         return (
             select(Job.id, Job.kind)
             .where(Job.status.in_(OPEN), Job.next_attempt_at <= now,
@@ -76,7 +92,7 @@ class Relay:
                        Job.published_at < Job.next_attempt_at,
                        Job.published_at < now - timedelta(seconds=self.republish_after)),
                    or_(Job.ordering_key.is_(None), ~earlier_same_key),
-                   or_(Job.kind != "deliver", ~unparsed_earlier_receipt),
+                   or_(~waits_for_receipts, ~unparsed_earlier_receipt),
                    ~paused)
             .order_by(Job.id)
             .limit(self.batch)
@@ -111,8 +127,12 @@ class Relay:
             s.execute(update(Job).where(Job.id.in_(ids)).values(published_at=utcnow()))
 
     def mark_published(self, job_ids: Iterable[int]) -> None:
-        with self.db.session() as s:
-            self.mark(s, job_ids)
+        """After a serve published new jobs: mark them, except any a worker handed back meanwhile."""
+        ids = list(job_ids)
+        if ids:
+            with self.db.session() as s:
+                s.execute(update(Job).where(Job.id.in_(ids), Job.published_at.is_distinct_from(HANDED_BACK))
+                          .values(published_at=utcnow()))
 
     def release(self, job_id: int) -> None:
         """Forget that a job was handed out, so the next sweep publishes it again."""

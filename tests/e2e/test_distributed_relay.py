@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from hub.runtime.relay import INGEST_GRACE_SECONDS, Relay
+from hub.runtime.relay import INGEST_GRACE_SECONDS, Relay, hand_back
 from hub.storage.db import Database
 from hub.storage.tables import InboxEntry, Job, utcnow
 from tests.support.services import postgres_database
@@ -73,6 +73,33 @@ def test_deliver_waits_for_an_earlier_unparsed_receipt_of_the_same_partner(db: D
     assert relay.sweep() == 1 and published == [other]  # another partner never waits
     _finish(db, ingest)
     assert relay.sweep() == 1 and published[-1] == deliver
+
+
+def test_a_job_handed_back_before_its_serve_marked_it_is_published_once_it_may_run(db: Database) -> None:
+    """The serve publishes a partner's second interchange; a worker takes it at once, finds the
+    first one not read yet and hands it back, all before the serve marks its publish. The job
+    must come back as soon as the first one is read, not 30 s (grace) or 300 s (republish) later."""
+    published: list[int] = []
+    relay = Relay(db, publish=lambda job_id, kind: published.append(job_id), republish_after=3600)
+    r1, r2 = _receipt(db), _receipt(db)
+    soon = utcnow() + timedelta(seconds=1)  # published, not due again
+    first = _job(db, kind="ingest", inbox_id=r1, partner_id="ACME", published_at=soon)
+    second = _job(db, kind="ingest", inbox_id=r2, partner_id="ACME")
+    with db.session() as s:
+        hand_back(s, second)  # the worker
+    relay.mark_published([second])  # the serve's publisher, late
+    assert relay.sweep() == 0  # the first interchange is not read yet: the second waits
+    _finish(db, first)
+    assert relay.sweep() == 1 and published == [second]
+    assert relay.sweep() == 0  # published once
+    # a handed-back delivery waits for the older job of its key, then goes at once
+    older = _job(db, kind="deliver", inbox_id=r1, partner_id="ACME", ordering_key="ACME/PO-7", published_at=soon)
+    newer = _job(db, kind="deliver", inbox_id=r2, partner_id="ACME", ordering_key="ACME/PO-7", published_at=soon)
+    with db.session() as s:
+        hand_back(s, newer)
+    assert relay.sweep() == 0
+    _finish(db, older)
+    assert relay.sweep() == 1 and published[-1] == newer
 
 
 def test_due_retries_are_published_again_and_a_refused_publish_stays_due(db: Database) -> None:

@@ -56,3 +56,25 @@ def test_unknown_sender_is_a_dead_letter_until_the_partner_exists(hub: HubProces
     r = hub.client.post("/api/v1/inbound/edi", content=_two_sets(bad=False))
     assert r.status_code in (400, 422), r.text
     assert r.json()["code"] == "partner.unknown"
+
+
+def test_respond_async_answers_202_at_once_and_keeps_the_correlation_id(hub: HubProcess) -> None:
+    hub.add_partner("MOCKBUY", role="customer", edi={
+        "standard": "x12", "interchange_id": "MOCKEDI", "our_interchange_id": "CROSSDOCK", "transport": "mailbox"})
+    r = hub.client.post("/api/v1/inbound/edi", content=_two_sets(bad=False),
+                        headers={"Content-Type": "application/edi-x12", "Prefer": "respond-async",
+                                 "X-Correlation-ID": "batch-7-file-12"})
+    assert r.status_code == 202, r.text
+    assert r.headers["X-Correlation-ID"] == "batch-7-file-12"
+    assert r.json()["status"] == "queued"
+    # the Location says what became of it once the workers are done
+    done = hub.wait_for(lambda: (lambda j: j if j["status"] == "processed" else None)(
+        hub.client.get(r.headers["Location"]).json()))
+    assert len(done["document_ids"]) == 2
+    rows = received(hub, partner="MOCKBUY")
+    assert sorted(x["control_number"] for x in rows) == ["0001", "0002"]
+    # the same bytes again: refused as a replay and answered with the original's outcome, not queued
+    again = hub.client.post("/api/v1/inbound/edi", content=_two_sets(bad=False),
+                            headers={"Prefer": "respond-async"})
+    assert again.status_code == 200, again.text
+    assert again.json()["original_receipt_id"] == done["receipt_id"]
