@@ -13,27 +13,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.e2e.edi_support import LINES, outbound, received, unacknowledged, wire_buyer, wire_seller
 from tests.e2e.test_edi_buyer import place, replies
 from tests.support.hubproc import HubProcess
 from tests.support.mock_edi import MockEdi
-from tests.support.services import sqlite_database
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def hub_sqlite(tmp_path: Any) -> Any:
-    hub = HubProcess(tmp_path / "hub", database_url=sqlite_database(tmp_path / "crossdock.db"))
-    hub.start()
-    try:
-        yield hub
-    finally:
-        hub.close()
 
 
 def _rules(hub: HubProcess, po: str) -> set[str]:
@@ -44,10 +31,9 @@ def _rules(hub: HubProcess, po: str) -> set[str]:
     ("x12", "850", "997", ("TA1", "*R*025")),
     ("edifact", "ORDERS", "CONTRL", ("CONTRL", "+4+26")),  # UCI: rejected (0083=4), duplicate (0085=26)
 ])
-def test_replayed_interchange_is_refused_and_not_processed_twice(hub_sqlite: HubProcess, mock_edi: MockEdi,
+def test_replayed_interchange_is_refused_and_not_processed_twice(hub: HubProcess, mock_edi: MockEdi,
                                                                  standard: str, order_code: str, ack_set: str,
                                                                  refusal: tuple[str, str]) -> None:
-    hub = hub_sqlite
     wire_seller(hub, mock_edi, standard=standard, auto_respond=())
     mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-R1")
     hub.wait_for(lambda: any(r["set_id"] == ack_set and r["status"] == "sent" for r in outbound(hub)))
@@ -66,8 +52,7 @@ def test_replayed_interchange_is_refused_and_not_processed_twice(hub_sqlite: Hub
     assert code in raw, raw
 
 
-def test_corrupt_reply_is_rejected_in_our_997_and_dead_lettered(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
-    hub = hub_sqlite
+def test_corrupt_reply_is_rejected_in_our_997_and_dead_lettered(hub: HubProcess, mock_edi: MockEdi) -> None:
     wire_buyer(hub, mock_edi)
     mock_edi.client.patch_partner("ACME", behaviour="corrupt")
     place(hub, "PO-C1")
@@ -82,8 +67,7 @@ def test_corrupt_reply_is_rejected_in_our_997_and_dead_lettered(hub_sqlite: HubP
     assert all("AK5*R" in hub.client.get(f"/api/v1/edi/outbound/{a['id']}/raw").text for a in acks)
 
 
-def test_reject_ack_and_no_ack_are_tracked(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
-    hub = hub_sqlite
+def test_reject_ack_and_no_ack_are_tracked(hub: HubProcess, mock_edi: MockEdi) -> None:
     wire_buyer(hub, mock_edi, exceptions={"sla_hours": {"855": 0.001}})  # 3.6 s
     mock_edi.client.patch_partner("ACME", behaviour="reject-ack")
     sent = place(hub, "PO-A1")
@@ -106,9 +90,8 @@ def test_reject_ack_and_no_ack_are_tracked(hub_sqlite: HubProcess, mock_edi: Moc
     ("over-ship", {"shipped-more-than-confirmed", "shipped-more-than-ordered"}),
     ("duplicate-invoice", {"invoice-repeated"}),
 ])
-def test_business_differences_become_notes_and_cases(hub_sqlite: HubProcess, mock_edi: MockEdi,
+def test_business_differences_become_notes_and_cases(hub: HubProcess, mock_edi: MockEdi,
                                                      behaviour: str, expected: set[str]) -> None:
-    hub = hub_sqlite
     wire_buyer(hub, mock_edi)
     mock_edi.client.patch_partner("ACME", behaviour=behaviour)
     place(hub, "PO-D1")
@@ -120,8 +103,7 @@ def test_business_differences_become_notes_and_cases(hub_sqlite: HubProcess, moc
     hub.wait_for(lambda: unacknowledged(mock_edi) == [], timeout=15)
 
 
-def test_duplicate_order_is_one_order_and_a_case(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
-    hub = hub_sqlite
+def test_duplicate_order_is_one_order_and_a_case(hub: HubProcess, mock_edi: MockEdi) -> None:
     wire_seller(hub, mock_edi, auto_respond=("855",))
     mock_edi.client.patch_partner("CROSSDOCK", behaviour="duplicate-order")
     mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-DUP")
@@ -137,8 +119,7 @@ def test_duplicate_order_is_one_order_and_a_case(hub_sqlite: HubProcess, mock_ed
     assert len([r for r in outbound(hub) if r["set_id"] == "855"]) == 1
 
 
-def test_strict_partner_accepts_everything_crossdock_writes(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
-    hub = hub_sqlite
+def test_strict_partner_accepts_everything_crossdock_writes(hub: HubProcess, mock_edi: MockEdi) -> None:
     wire_seller(hub, mock_edi, behaviour="strict")
     mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-ST1")
     hub.wait_for(lambda: {r["set_id"]: r["ack_status"] for r in outbound(hub) if r["set_id"] != "997"}
@@ -146,8 +127,7 @@ def test_strict_partner_accepts_everything_crossdock_writes(hub_sqlite: HubProce
     assert unacknowledged(mock_edi) == []
 
 
-def test_out_of_order_replies_are_linked_and_noted(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
-    hub = hub_sqlite
+def test_out_of_order_replies_are_linked_and_noted(hub: HubProcess, mock_edi: MockEdi) -> None:
     wire_buyer(hub, mock_edi)
     mock_edi.client.patch_partner("ACME", behaviour="out-of-order")
     sent = place(hub, "PO-O1")
@@ -158,8 +138,7 @@ def test_out_of_order_replies_are_linked_and_noted(hub_sqlite: HubProcess, mock_
     hub.wait_for(lambda: unacknowledged(mock_edi) == [], timeout=15)
 
 
-def test_late_acknowledgment_is_overdue_then_accepted(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
-    hub = hub_sqlite
+def test_late_acknowledgment_is_overdue_then_accepted(hub: HubProcess, mock_edi: MockEdi) -> None:
     hub.add_partner("MOCKSELLER", role="supplier", edi={
         "standard": "x12", "interchange_id": "MOCKEDI", "our_interchange_id": "ACME",
         "ack_expected_within_seconds": 1},
@@ -176,8 +155,7 @@ def test_late_acknowledgment_is_overdue_then_accepted(hub_sqlite: HubProcess, mo
     assert outbound(hub, set_id="850")[0]["ack_status"] == "accepted"
 
 
-def test_change_after_confirm_is_recorded_as_a_case(hub_sqlite: HubProcess, mock_edi: MockEdi) -> None:
-    hub = hub_sqlite
+def test_change_after_confirm_is_recorded_as_a_case(hub: HubProcess, mock_edi: MockEdi) -> None:
     wire_seller(hub, mock_edi, auto_respond=("855",))
     mock_edi.client.patch_partner("CROSSDOCK", behaviour="change-after-confirm")
     mock_edi.client.purchase("CROSSDOCK", LINES, po_number="PO-CH1")
