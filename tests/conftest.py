@@ -51,7 +51,8 @@ def hub(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> It
 DISTRIBUTED_SUITES = ("tests/e2e/test_foundation.py", "tests/e2e/test_pipelines_deadletters.py",
                       "tests/e2e/test_pipelines_orders.py", "tests/e2e/test_pipelines_cases.py",
                       "tests/e2e/test_edi_seller.py", "tests/e2e/test_edi_buyer.py", "tests/e2e/test_edi_http.py",
-                      "tests/e2e/test_edi_behaviours.py")
+                      "tests/e2e/test_edi_behaviours.py", "tests/e2e/test_edi_directory.py",
+                      "tests/e2e/test_edi_async_mdn.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

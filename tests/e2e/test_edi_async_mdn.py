@@ -14,7 +14,7 @@ from tests.support.hubproc import HubProcess
 from tests.support.mock_edi import MockEdi
 
 pytestmark = [pytest.mark.slow, pytest.mark.mock_edi,
-              pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+              pytest.mark.parametrize("database_url", ["sqlite", "postgres"], indirect=True)]
 
 
 def wire_async(hub: HubProcess, mock: MockEdi, **as2: Any) -> None:

@@ -3,7 +3,7 @@ answers picked up from Crossdock's watched folder ``<partner>/edi/``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,24 +11,12 @@ import pytest
 from tests.e2e.edi_support import outbound, purchase_order, received, unacknowledged
 from tests.support.hubproc import HubProcess
 from tests.support.mock_edi import MockEdi
-from tests.support.services import sqlite_database
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def hub_sqlite(tmp_path: Path) -> Iterator[HubProcess]:
-    hub = HubProcess(tmp_path / "hub", database_url=sqlite_database(tmp_path / "crossdock.db"))
-    hub.start()
-    try:
-        yield hub
-    finally:
-        hub.close()
-
-
-def test_purchase_order_over_directories(hub_sqlite: HubProcess, tmp_path: Path,
+def test_purchase_order_over_directories(hub: HubProcess, tmp_path: Path,
                                          mock_edi_factory: Callable[..., MockEdi]) -> None:
-    hub = hub_sqlite
     drop, pickup = tmp_path / "mock-drop", tmp_path / "hub" / "inbound" / "MOCKSELLER" / "edi"
     drop.mkdir()
     pickup.mkdir(parents=True)
