@@ -30,15 +30,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
             yield url
 
 
+@pytest.fixture
+def hub_env() -> dict[str, str]:
+    """Settings for the ``hub`` fixture's processes; a test module overrides it with a fixture of its own."""
+    return {}
+
+
 @pytest.fixture(params=["embedded", "distributed"])
-def hub(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Iterator[HubProcess]:
+def hub(request: pytest.FixtureRequest, tmp_path: Path, database_url: str, hub_env: dict[str, str]
+        ) -> Iterator[HubProcess]:
     """A running hub: embedded on each database, or distributed (serve + worker + scheduler) on PostgreSQL."""
     if request.param == "distributed":
         from tests.support.cluster import Cluster
 
-        proc: HubProcess = Cluster(tmp_path / "hub", database_url=database_url)
+        proc: HubProcess = Cluster(tmp_path / "hub", database_url=database_url, env=hub_env)
     else:
-        proc = HubProcess(tmp_path / "hub", database_url=database_url)
+        proc = HubProcess(tmp_path / "hub", database_url=database_url, env=hub_env)
     proc.start()
     try:
         yield proc
@@ -52,7 +59,7 @@ DISTRIBUTED_SUITES = ("tests/e2e/test_foundation.py", "tests/e2e/test_pipelines_
                       "tests/e2e/test_pipelines_orders.py", "tests/e2e/test_pipelines_cases.py",
                       "tests/e2e/test_edi_seller.py", "tests/e2e/test_edi_buyer.py", "tests/e2e/test_edi_http.py",
                       "tests/e2e/test_edi_behaviours.py", "tests/e2e/test_edi_directory.py",
-                      "tests/e2e/test_edi_async_mdn.py")
+                      "tests/e2e/test_edi_async_mdn.py", "tests/e2e/test_erp_writeback.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -6,7 +6,7 @@ outbox relays it to the ``sap_s4`` destination, and the ERP's number lands on th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,13 +32,15 @@ def sap(mock_sap_factory: Callable[..., MockSap]) -> MockSap:
 
 
 @pytest.fixture
-def erp_hub(tmp_path: Path, database_url: str, sap: MockSap) -> Iterator[HubProcess]:
-    hub = HubProcess(tmp_path / "hub", database_url=database_url, env=FAST_RETRIES).start()
+def hub_env() -> dict[str, str]:
+    return FAST_RETRIES
+
+
+@pytest.fixture
+def erp_hub(hub: HubProcess, sap: MockSap) -> HubProcess:
+    """Embedded on SQLite, and distributed (serve + worker + scheduler) on PostgreSQL and RabbitMQ."""
     add_erp_customer(hub, sap.base_url, timeout_seconds=1)
-    try:
-        yield hub
-    finally:
-        hub.close()
+    return hub
 
 
 def test_order_becomes_one_sales_order_with_its_number_on_the_document(erp_hub: HubProcess, sap: MockSap) -> None:
@@ -60,7 +62,6 @@ def test_order_becomes_one_sales_order_with_its_number_on_the_document(erp_hub: 
 FAULTS = ["busy", "lock", "error", "csrf", "expired-token", "slow"]
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_faults_on_the_sales_order_post_still_create_exactly_one(erp_hub: HubProcess, sap: MockSap) -> None:
     """``slow`` answers after 2.5 s, above the gateway's 1 s timeout, and writes anyway."""
     for scenario in FAULTS:
@@ -75,7 +76,6 @@ def test_faults_on_the_sales_order_post_still_create_exactly_one(erp_hub: HubPro
     assert len(posts) >= 2 * len(FAULTS) - 1  # each fault cost a second POST (or a look-up, after the timeout)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_authorization_failure_is_a_dead_letter_and_unknown_material_a_case(
         erp_hub: HubProcess, sap: MockSap) -> None:
     sap.control.add_fault(match="A_SalesOrder", scenario="auth", count=0)
