@@ -14,10 +14,16 @@ Four detectors, each a pure function of plain records and ``now``, each returnin
   already had (``FlowPoint.duplicates``, apart from the new ones in ``received``), as a
   binomial count against the flow's usual share, counted in its usual bursts ("ACME resent
   45 orders it had already sent between 09:00 and 12:00 (45 of 105); normally 1 in 200
-  orders is a resend"); the error and dead-letter rates over the shortest recent window
-  holding enough documents; and the acknowledgment latency hour by hour.
+  orders is a resend"), or resends in most of the flow's recent hours ("FARMCO resent orders
+  it had already sent in 5 of its 5 hours with orders since 09:00 (10 of 15); normally 1 hour
+  in 25 has a resend"), or resends where the flow normally has nothing; the error and
+  dead-letter rates among the documents received, new or resent, over the shortest recent
+  window holding enough documents and the last 6, 12 and 24 hours; and the acknowledgment
+  latency hour by hour (against the same hour of earlier days where earlier weeks had none;
+  one batch hour is enough when it is far slower).
 - ``detect_late_drift``: a supplier's ship notices against its own earlier lateness.
-- ``detect_failing_lanes``: a carrier's failure rate on a lane against its earlier rate.
+- ``detect_failing_lanes``: a carrier's failure rate on a lane against its earlier rate, over
+  the last hours and the last day.
 - ``detect_failing_sends``: the hub's own sends to a partner (``SendPoint``) failing over
   several hours far above the partner's usual rate: "ACME refused 14 of 14 of our sends since
   09:00 (normally 1 in 300 fails): its system looks down".

@@ -23,7 +23,8 @@ __all__ = ["FlowHistory"]
 class _Series:
     """One flow as hour-indexed arrays from its first row; prefix sums make window counts O(1)."""
 
-    __slots__ = ("dead", "dups", "dups_squared", "errors", "last_seen", "latency", "origin", "received")
+    __slots__ = ("active", "dead", "dup_hours", "dups", "dups_squared", "errors", "last_seen", "latency",
+                 "origin", "received", "sent")
 
     def __init__(self, origin: datetime, rows: Mapping[int, list[FlowPoint]]) -> None:
         self.origin = origin
@@ -41,6 +42,10 @@ class _Series:
                 self.latency[i] = sum(s * w for s, w in timed) / sum(w for _, w in timed)
         self.received, self.errors, self.dead = _prefix(received), _prefix(errors), _prefix(dead)
         self.dups, self.dups_squared = _prefix(dups), _prefix([n * n for n in dups])
+        # hours with any document (new or resent), and hours with resends
+        self.active = _prefix([int(bool(n or d)) for n, d in zip(received, dups, strict=True)])
+        self.dup_hours = _prefix([int(bool(d)) for d in dups])
+        self.sent = _prefix([n + d for n, d in zip(received, dups, strict=True)])  # new and resent
         # the latest hour at or before each hour that had documents (-1: none yet)
         self.last_seen: list[int] = []
         last = -1
@@ -119,11 +124,13 @@ def _lags(series: _Series, start: int, end: int, config: AnomalyConfig) -> list[
 
 
 def _shifted(series: _Series, start: int, end: int, lags: list[int], shift: int,
-             *, end_only: bool) -> list[int]:
+             *, end_only: bool, prefix: list[int] | None = None) -> list[int]:
     """Counts of ``[start, end)`` in each lag week, moved ``shift`` hours (only the end for
-    the day so far, whose start stays at midnight)."""
+    the day so far, whose start stays at midnight); new documents unless ``prefix`` says
+    which counts."""
     a = 0 if end_only else shift
-    return [series.total(series.received, start - k * _WEEK + a, end - k * _WEEK + shift) for k in lags]
+    counts = series.received if prefix is None else prefix
+    return [series.total(counts, start - k * _WEEK + a, end - k * _WEEK + shift) for k in lags]
 
 
 def _since(series: _Series, i: int, end: datetime) -> str:

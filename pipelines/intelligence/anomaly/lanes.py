@@ -106,9 +106,12 @@ def detect_failing_lanes(attempts: LaneHistory | Iterable[CarrierAttempt], *, no
                          config: AnomalyConfig = _DEFAULT) -> list[Detection]:
     """Carriers failing on a lane: failures in the last ``carrier_window_hours``, or the
     shortest longer window up to ``carrier_max_window_hours`` holding ``min_carrier_attempts``
-    (a quiet lane is judged over more hours), in at least ``min_failing_hours`` different hours
-    (one bad hour is a blip), against the failure rates of the ``carrier_baseline_days``
-    24-hour blocks before. The detection's partner is the carrier.
+    (a quiet lane is judged over more hours), and in the last ``carrier_long_window_hours`` (a
+    carrier failing 40 % of its calls for a day), the most improbable window reported; in at
+    least ``min_failing_hours`` different hours (one bad hour is a blip), against the failure
+    rates of the ``carrier_baseline_days`` 24-hour blocks before: their median plus spread, or
+    their pooled rate where that is higher (a quiet lane's median day has no failure at all).
+    The detection's partner is the carrier.
 
     Usage:
         detect_failing_lanes(LaneHistory(carrier_calls), now=now)
@@ -118,38 +121,61 @@ def detect_failing_lanes(attempts: LaneHistory | Iterable[CarrierAttempt], *, no
     t = int((end - hist._origin) / _HOUR)
     out = []
     for (lane, carrier), (tried, failures, per_hour) in sorted(hist._series.items()):
-        w = next((h for h in range(config.carrier_window_hours, config.carrier_max_window_hours + 1)
-                  if _between(tried, t - h, t) >= config.min_carrier_attempts), config.carrier_window_hours)
-        split = end - w * _HOUR
-        n, failed = _between(tried, t - w, t), _between(failures, t - w, t)
-        hours = sum(1 for i in range(max(t - w, 0), min(t, len(per_hour))) if per_hour[i])
-        if n < config.min_carrier_attempts or failed < config.min_carrier_failures or hours < config.min_failing_hours:
-            continue
-        rates = []
-        for j in range(config.carrier_baseline_days):
-            a, b = t - w - 24 * (j + 1), t - w - 24 * j
-            if a < 0:
-                break
-            d = _between(tried, a, b)
-            if d >= config.min_carrier_attempts:
-                rates.append(_between(failures, a, b) / d)
-        if len(rates) < config.min_weeks:  # days here: too few judged days to know the lane
-            continue
-        base = robust_baseline(rates, counts=False, floor=config.rate_floor)
-        rate = failed / n
-        p_value = poisson_tail(failed, n * (base.median + base.spread))
-        spread = max(base.spread, math.sqrt(max(base.median, config.rate_floor) / n))
-        z = (rate - base.median) / spread
-        if p_value > config.carrier_alpha or rate - base.median < config.min_failure_increase:
-            continue
-        finding = _Finding(
-            "failure_rate", "failing", rate, Baseline(base.median, round(spread, 4), base.samples),
-            z, split, end,
-            f"{carrier} failed {failed} of {n} attempts on lane {lane} in the last "
-            f"{w} h ({_pct(rate)}); normally {_pct(base.median)} ± "
-            f"{_pct(base.spread)}",
-            rate >= 0.5, {"lane": lane, "carrier": carrier, "attempts": n, "count": failed,
-                          "p_value": float(f"{p_value:.3g}"), "days": len(rates), "window_hours": w})
-        out.append(_emit(finding, partner=carrier, document_type=f"lane {lane}",
-                         subject=f"lane {lane} via {carrier}", day=end.date()))
+        longest = max(config.carrier_max_window_hours, *config.carrier_long_window_hours)
+        if _between(failures, t - longest, t) < config.min_carrier_failures:
+            continue  # too few failures in any window: nothing to judge
+        first = next((h for h in range(config.carrier_window_hours, config.carrier_max_window_hours + 1)
+                      if _between(tried, t - h, t) >= config.min_carrier_attempts), config.carrier_window_hours)
+        best: _Finding | None = None
+        for w in (first, *sorted(h for h in config.carrier_long_window_hours if h > first)):
+            finding = _failing_lane(lane, carrier, tried, failures, per_hour, t, w, end, config)
+            if finding and (best is None or finding.extra["p_value"] < best.extra["p_value"]):
+                best = finding
+        if best:
+            out.append(_emit(best, partner=carrier, document_type=f"lane {lane}",
+                             subject=f"lane {lane} via {carrier}", day=end.date()))
     return out
+
+
+def _failing_lane(lane: str, carrier: str, tried: list[int], failures: list[int], per_hour: list[int],
+                  t: int, w: int, end: datetime, config: AnomalyConfig) -> _Finding | None:
+    """The failures of the last ``w`` hours against the 24-hour blocks before them."""
+    n, failed = _between(tried, t - w, t), _between(failures, t - w, t)
+    if n < config.min_carrier_attempts or failed < config.min_carrier_failures:
+        return None
+    hours = sum(1 for i in range(max(t - w, 0), min(t, len(per_hour))) if per_hour[i])
+    if hours < config.min_failing_hours:
+        return None
+    rates = []
+    for j in range(config.carrier_baseline_days):
+        a, b = t - w - 24 * (j + 1), t - w - 24 * j
+        if a < 0:
+            break
+        d = _between(tried, a, b)
+        if d >= config.min_carrier_attempts:
+            rates.append(_between(failures, a, b) / d)
+    if len(rates) < config.min_weeks:  # days here: too few judged days to know the lane
+        return None
+    base = robust_baseline(rates, counts=False, floor=config.rate_floor)
+    rate = failed / n
+    if rate - base.median < config.min_failure_increase:
+        return None
+    # the usual rate: the median day plus the spread, or the days' pooled rate if higher (on a
+    # quiet lane most days have no failure, so the median day says 0 % where 2 % fail)
+    a = max(t - w - 24 * config.carrier_baseline_days, 0)
+    pooled = _between(failures, a, t - w) / max(_between(tried, a, t - w), 1)
+    p_value = poisson_tail(failed, n * max(base.median + base.spread, pooled))
+    if p_value > config.carrier_alpha:
+        return None
+    spread = max(base.spread, math.sqrt(max(base.median, config.rate_floor) / n))
+    z = (rate - base.median) / spread
+    overall = f" a day, {pooled * 100:.1f}% of all its calls" if pooled > base.median + base.spread else ""
+    return _Finding(
+        "failure_rate", "failing", rate, Baseline(base.median, round(spread, 4), base.samples),
+        z, end - w * _HOUR, end,
+        f"{carrier} failed {failed} of {n} attempts on lane {lane} in the last "
+        f"{w} h ({_pct(rate)}); normally {_pct(base.median)} ± "
+        f"{_pct(base.spread)}{overall}",
+        rate >= 0.5, {"lane": lane, "carrier": carrier, "attempts": n, "count": failed,
+                      "p_value": float(f"{p_value:.3g}"), "days": len(rates), "window_hours": w,
+                      "usual_rate": round(max(base.median + base.spread, pooled), 4)})

@@ -101,9 +101,11 @@ class AnomalyConfig:
     small_spike_alpha: float = 1e-6
     spike_min_expected: float = 0.5
     # error and dead-letter rates over the shortest trailing window with enough documents
+    # (at least rate_min_documents), and the last 6, 12 and 24 hours: the most improbable
     rate_window_hours: int = 3
-    rate_min_documents: int = 30
+    rate_min_documents: int = 10
     rate_max_window_hours: int = 24
+    rate_long_window_hours: tuple[int, ...] = (6, 12, 24)
     min_rate_increase: float = 0.10
     rate_floor: float = 0.01
     rate_alpha: float = 1e-5  # binomial chance of this many failures at the usual rate
@@ -115,10 +117,26 @@ class AnomalyConfig:
     min_duplicates: int = 6
     duplicate_floor: float = 0.005
     duplicate_alpha: float = 1e-8
+    # or resends that go on: resends in at least min_duplicate_hours of the hours with
+    # documents of a trailing window of duplicate_hours_windows (at least min_duplicates
+    # resends in all), at a binomial chance of at most duplicate_hours_alpha against the share
+    # of the flow's hours with documents that had a resend in the baseline_weeks before (at
+    # least duplicate_hours_floor), the resends at least min_duplicate_hours_share of the
+    # window's documents; a timeout's burst is one hour, however many it resends
+    duplicate_hours_windows: tuple[int, ...] = (3, 6, 12)
+    min_duplicate_hours: int = 3
+    min_duplicate_hours_share: float = 0.25
+    duplicate_hours_floor: float = 0.02
+    duplicate_hours_alpha: float = 1e-5
     # acknowledgment latency
     latency_window_hours: int = 6
     latency_ratio: float = 2.5
     min_latency_points: int = 2
+    # an hour that few earlier weeks had acknowledgments in: the same hour of these days before
+    latency_baseline_days: int = 28
+    # a single hour with acknowledgments is enough for a batch this big this much slower
+    latency_single_documents: int = 10
+    latency_single_ratio: float = 4.0
     latency_floor_seconds: float = 60.0
     # lateness drift
     lateness_recent_days: float = 3.0
@@ -130,6 +148,9 @@ class AnomalyConfig:
     # failing lanes: the last 3 hours, or the shortest window up to 12 h with enough calls
     carrier_window_hours: int = 3
     carrier_max_window_hours: int = 12
+    # and the last 6, 12 and 24 hours, the most improbable window reported: a carrier failing
+    # 40 % of its calls for a day shows over the day more than over any 3 hours
+    carrier_long_window_hours: tuple[int, ...] = (6, 12, 24)
     carrier_baseline_days: int = 14
     min_carrier_attempts: int = 10
     min_carrier_failures: int = 5

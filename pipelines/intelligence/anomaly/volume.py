@@ -198,6 +198,9 @@ def _duplicates(series: _Series, partner: str, document_type: str, t: int, end: 
     duplicates of an hour that has any, weighted by themselves (their sum of squares over
     their sum), the median over the weeks. The most improbable window is reported.
 
+    Where the count finds nothing, resends that go on hour after hour (``_resend_hours``) or
+    come where the flow normally has nothing (``_resends_where_none``) are a storm too.
+
     Its metric is a volume metric (``volume_duplicates``) with the key of a volume spike: a
     resend storm is a spike whose cause the hub knows, and it replaces the plain spike."""
     best: tuple[float, int, int, int, Baseline, int, int, float] | None = None
@@ -226,7 +229,8 @@ def _duplicates(series: _Series, partner: str, document_type: str, t: int, end: 
         if p_value <= config.duplicate_alpha and (best is None or p_value < best[0]):
             best = (p_value, w, bad, n, base, docs, resent, burst)
     if best is None:
-        return None
+        return (_resend_hours(series, partner, document_type, t, end, config)
+                or _resends_where_none(series, partner, document_type, t, end, config))
     p_value, w, bad, n, base, docs, resent, burst = best
     start = end - w * _HOUR
     noun = _noun(document_type)
@@ -240,3 +244,84 @@ def _duplicates(series: _Series, partner: str, document_type: str, t: int, end: 
         rate >= 0.5, {"documents": n, "count": bad, "p_value": float(f"{p_value:.3g}"), "weeks": base.samples,
                       "window_hours": w, "usual_burst": round(burst, 2), "baseline_documents": docs,
                       "baseline_duplicates": resent})
+
+
+def _resend_hours(series: _Series, partner: str, document_type: str, t: int, end: datetime,
+                  config: AnomalyConfig) -> _Finding | None:
+    """Resends that go on hour after hour: over each trailing window of
+    ``duplicate_hours_windows``, the hours with resends among the hours with documents as a
+    binomial count against the share of the flow's hours with documents that had a resend in
+    the ``baseline_weeks`` before the window (at least ``duplicate_hours_floor``). A timeout
+    resending a batch is one hour however big the batch, so a small flow's storm of a few
+    resends an hour is seen where the count of resends, divided by the usual burst, is not.
+    The resends must also be at least ``min_duplicate_hours_share`` of the window's documents:
+    on a busy flow an hour of many documents often holds a resend or two.
+    The most improbable window is reported, with the key of a volume spike."""
+    longest = max(config.duplicate_hours_windows)
+    if series.total(series.dups, t - longest, t) < config.min_duplicates:
+        return None
+    best: tuple[float, int, int, int, float, int] | None = None
+    for w in config.duplicate_hours_windows:
+        bad = series.total(series.dups, t - w, t)
+        hours = series.total(series.dup_hours, t - w, t)
+        if (bad < config.min_duplicates or hours < config.min_duplicate_hours
+                or bad < config.min_duplicate_hours_share * (series.total(series.received, t - w, t) + bad)):
+            continue
+        a, b = max(t - w - config.baseline_weeks * _WEEK, 0), t - w
+        if b - a < config.min_weeks * _WEEK:
+            continue
+        busy, resending = series.total(series.active, a, b), series.total(series.dup_hours, a, b)
+        usual = max(resending / busy if busy else 1.0, config.duplicate_hours_floor)
+        n = series.total(series.active, t - w, t)
+        p_value = binomial_tail(hours, n, usual)
+        if p_value <= config.duplicate_hours_alpha and (best is None or p_value < best[0]):
+            best = (p_value, w, hours, n, usual, bad)
+    if best is None:
+        return None
+    p_value, w, hours, n, usual, bad = best
+    first = next(i for i in range(t - w, t) if series.total(series.active, i, i + 1))
+    start = end - (t - first) * _HOUR
+    docs = series.total(series.received, t - w, t) + bad
+    noun = _noun(document_type)
+    share = hours / n
+    return _Finding(
+        "volume_duplicates", "spike", share, Baseline(round(usual, 4), round(math.sqrt(usual * (1 - usual) / n), 4),
+                                                      config.baseline_weeks),
+        (share - usual) / math.sqrt(usual * (1 - usual) / n), start, end,
+        f"{partner} resent {noun} it had already sent in {hours} of its {n} hours with {noun} since "
+        f"{start:%H}:00 ({bad} of {docs}); normally 1 hour in {1 / usual:.0f} has a resend",
+        share >= 0.5 and bad >= docs / 2,
+        {"documents": docs, "count": bad, "hours_with_resends": hours, "hours_with_documents": n,
+         "p_value": float(f"{p_value:.3g}"), "window_hours": w, "usual_hour_share": round(usual, 4)})
+
+
+def _resends_where_none(series: _Series, partner: str, document_type: str, t: int, end: datetime,
+                        config: AnomalyConfig) -> _Finding | None:
+    """Resends alone beyond all the flow usually sends at these hours, new and resent: the
+    spike check (``_is_spike``, the baseline moved an hour either way) on the resends of each
+    trailing window of ``duplicate_window_hours``, in at least ``min_duplicate_hours`` hours
+    (two timeouts resending 5 documents each are no storm). Invoices resent all morning where the
+    invoice batch comes in the evening are a storm, however bursty the flow's resends are."""
+    for w in config.duplicate_window_hours:
+        bad = series.total(series.dups, t - w, t)
+        if bad < config.small_spike_excess or series.total(series.dup_hours, t - w, t) < config.min_duplicate_hours:
+            continue  # too few, or one or two timeouts' bursts
+        lags = _lags(series, t - w - config.timing_slack_hours, t + config.timing_slack_hours, config)
+        if len(lags) < config.min_weeks:
+            continue
+        moved = [_shifted(series, t - w, t, lags, s, end_only=False, prefix=series.sent)
+                 for s in range(-config.timing_slack_hours, config.timing_slack_hours + 1)]
+        if not all(_is_spike(bad, robust_baseline(counts), counts, config) for counts in moved):
+            continue
+        base = robust_baseline(moved[config.timing_slack_hours])
+        start = end - w * _HOUR
+        noun = _noun(document_type)
+        docs = series.total(series.received, t - w, t) + bad
+        return _Finding(
+            "volume_duplicates", "spike", bad, base, base.z(bad), start, end,
+            f"{partner} resent {bad} {noun} it had already sent between {start:%H}:00 and {end:%H}:00 "
+            f"({bad} of {docs}); a normal {_WEEKDAYS[end.weekday()]} has {_fmt(base.median)} ± "
+            f"{_fmt(base.spread)} {noun} at these hours, new or resent",
+            base.z(bad) >= 2 * config.z_threshold,
+            {"documents": docs, "count": bad, "weeks": len(lags), "window_hours": w})
+    return None
