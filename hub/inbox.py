@@ -9,15 +9,22 @@ transport acknowledge its source.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import io
 import os
 import tempfile
+import threading
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, cast
 
+import structlog
+from anyio import to_thread
 from sqlalchemy import Table, bindparam, insert, select
+from sqlalchemy.orm import Session
 
 from canonical.errors import PermanentError
 from connectors.base import Receipt, StoredReceipt
@@ -26,7 +33,10 @@ from hub.storage.tables import InboxEntry, Job
 
 __all__ = ["BlobStore", "DatabaseInbox", "PayloadTooLarge"]
 
+log = structlog.get_logger("crossdock.inbox")
+
 CHUNK = 1024 * 1024
+GROUP_MAX = 64  # receipts in one group commit at most
 
 
 class PayloadTooLarge(PermanentError):
@@ -90,6 +100,7 @@ class DatabaseInbox:
         self.inline_max = inline_max
         self.max_bytes = max_bytes
         self.on_stored = on_stored
+        self._writer: _GroupCommit | None = None
 
     def store(self, receipt: Receipt, body: bytes | IO[bytes]) -> StoredReceipt:
         raw, blob_tmp, sha, size = self._spool(body)
@@ -101,6 +112,32 @@ class DatabaseInbox:
         if job_id is not None and self.on_stored is not None:
             self.on_stored(job_id)
         return stored
+
+    async def store_async(self, receipt: Receipt, body: bytes) -> StoredReceipt:
+        """``store`` for the event loop: answers once the receipt is committed, like ``store``.
+
+        A body that stays inline joins the next group commit: one writer thread writes the
+        receipts of concurrent requests in one transaction (a thread hop, a write turn and a
+        commit per group instead of per request). Bigger ones spool to a blob in a thread, as
+        ``store`` does.
+        """
+        data = bytes(body)
+        self._check_size(len(data))
+        if len(data) > self.inline_max:
+            return await to_thread.run_sync(self.store, receipt, data)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StoredReceipt] = loop.create_future()
+        self._group_commit().put((receipt, data, loop, future))
+        return await future
+
+    def _group_commit(self) -> _GroupCommit:
+        writer = self._writer
+        if writer is None:
+            with _WRITER_LOCK:
+                if self._writer is None:
+                    self._writer = _GroupCommit(self)
+                writer = self._writer
+        return writer
 
     def _spool(self, body: bytes | IO[bytes]) -> tuple[bytes | None, Path | None, str, int]:
         if isinstance(body, bytes | bytearray | memoryview):
@@ -142,6 +179,19 @@ class DatabaseInbox:
     def _record(
         self, receipt: Receipt, raw: bytes | None, blob_tmp: Path | None, sha: str, size: int
     ) -> tuple[StoredReceipt, int | None]:
+        with self.db.session() as s:
+            return self._record_in(s, receipt, raw, blob_tmp, sha, size)
+
+    def _record_group(self, items: list[tuple[Receipt, bytes]]) -> list[tuple[StoredReceipt, int | None]]:
+        """Inline receipts in one transaction, in order (a replay later in the group finds an
+        earlier one as its original, as it would one transaction later)."""
+        with self.db.session() as s:
+            return [self._record_in(s, receipt, raw, None, hashlib.sha256(raw).hexdigest(), len(raw))
+                    for receipt, raw in items]
+
+    def _record_in(
+        self, s: Session, receipt: Receipt, raw: bytes | None, blob_tmp: Path | None, sha: str, size: int
+    ) -> tuple[StoredReceipt, int | None]:
         row: dict[str, Any] = {
             "partner_id": receipt.partner_id, "channel": receipt.channel,
             "document_type": receipt.document_type, "content_type": receipt.content_type,
@@ -151,18 +201,103 @@ class DatabaseInbox:
         }
         # Core statements built once: this runs for every receipt, and the ORM's unit of work
         # cost more than the two inserts
-        with self.db.session() as s:
-            original = s.scalar(_ORIGINAL, {"partner_id": receipt.partner_id, "sha256": sha})
-            if original is not None:
-                # A transport replay: archived (the bytes are the original's), not processed.
-                row.update(duplicate_of=original, status="duplicate")
-                entry_id = s.scalar(_INSERT_ENTRY, row)
-                return StoredReceipt(entry_id, sha, size, duplicate_of=original), None
-            if blob_tmp is not None:
-                row["blob_path"] = self.blobs.adopt(blob_tmp, sha)
-            else:
-                row["raw"] = raw
+        original = s.scalar(_ORIGINAL, {"partner_id": receipt.partner_id, "sha256": sha})
+        if original is not None:
+            # A transport replay: archived (the bytes are the original's), not processed.
+            row.update(duplicate_of=original, status="duplicate")
             entry_id = s.scalar(_INSERT_ENTRY, row)
-            job_id = s.scalar(_INSERT_JOB, {"kind": "ingest", "inbox_id": entry_id, "partner_id": receipt.partner_id})
-            return StoredReceipt(entry_id, sha, size), job_id
+            return StoredReceipt(entry_id, sha, size, duplicate_of=original), None
+        if blob_tmp is not None:
+            row["blob_path"] = self.blobs.adopt(blob_tmp, sha)
+        else:
+            row["raw"] = raw
+        entry_id = s.scalar(_INSERT_ENTRY, row)
+        job_id = s.scalar(_INSERT_JOB, {"kind": "ingest", "inbox_id": entry_id, "partner_id": receipt.partner_id})
+        return StoredReceipt(entry_id, sha, size), job_id
 
+
+_WRITER_LOCK = threading.Lock()
+_Pending = tuple[Receipt, bytes, asyncio.AbstractEventLoop, "asyncio.Future[StoredReceipt]"]
+
+
+class _GroupCommit:
+    """One thread that commits the receipts waiting for it, a group per transaction.
+
+    Requests hand their receipt over and wait on a future; the thread takes everything that
+    waits (up to ``GROUP_MAX``), writes it in one transaction and, only after the commit,
+    resolves the futures (one wake-up of the event loop per group) and hands the jobs to the
+    runtime. If the group's transaction fails, it is rolled back whole and every receipt of
+    it is written again in a transaction of its own, so one bad receipt fails alone.
+    """
+
+    def __init__(self, inbox: DatabaseInbox) -> None:
+        self.inbox = inbox
+        self._waiting: deque[_Pending] = deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._idle = False
+        self._thread = threading.Thread(target=self._run, name="crossdock-intake", daemon=True)
+        self._thread.start()
+
+    def put(self, item: _Pending) -> None:
+        with self._ready:
+            self._waiting.append(item)
+            if self._idle:  # wake the thread only when it sleeps: a busy one takes it with its next group
+                self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._waiting:
+                    self._idle = True
+                    self._ready.wait()
+                self._idle = False
+                group = [self._waiting.popleft() for _ in range(min(len(self._waiting), GROUP_MAX))]
+            try:
+                self._commit(group)
+            except Exception as error:  # never leave a request waiting on a thread that went away
+                log.exception("inbox.group_crashed", receipts=len(group))
+                for _, _, loop, future in group:
+                    with contextlib.suppress(RuntimeError):
+                        loop.call_soon_threadsafe(_answer, [(future, error)])
+
+    def _commit(self, group: list[_Pending]) -> None:
+        results: list[tuple[StoredReceipt, int | None] | BaseException]
+        try:
+            results = list(self.inbox._record_group([(receipt, raw) for receipt, raw, _, _ in group]))
+        except Exception as error:
+            if len(group) == 1:
+                results = [error]
+            else:  # rolled back whole: each on its own, so one bad receipt fails alone
+                log.warning("inbox.group_failed", receipts=len(group), error=str(error)[:200])
+                results = [_alone(self.inbox, receipt, raw) for receipt, raw, _, _ in group]
+        if self.inbox.on_stored is not None:
+            for result in results:
+                if isinstance(result, tuple) and result[1] is not None:
+                    try:
+                        self.inbox.on_stored(result[1])
+                    except Exception:  # best effort, like after ``store``: the sweep finds the job
+                        log.exception("inbox.submit_failed", job_id=result[1])
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[StoredReceipt], Any]]] = {}
+        for (_, _, loop, future), result in zip(group, results, strict=True):
+            by_loop.setdefault(loop, []).append((future, result[0] if isinstance(result, tuple) else result))
+        for loop, answers in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: nobody waits for these answers now
+                loop.call_soon_threadsafe(_answer, answers)
+
+
+def _alone(inbox: DatabaseInbox, receipt: Receipt, raw: bytes) -> tuple[StoredReceipt, int | None] | BaseException:
+    """One receipt in a transaction of its own: its result, or the exception its request raises."""
+    try:
+        return inbox._record(receipt, raw, None, hashlib.sha256(raw).hexdigest(), len(raw))
+    except Exception as error:
+        return error
+
+
+def _answer(answers: list[tuple[asyncio.Future[StoredReceipt], Any]]) -> None:
+    for future, result in answers:
+        if future.done():  # the request went away (cancelled): its receipt is stored all the same
+            continue
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)

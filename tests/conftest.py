@@ -59,7 +59,8 @@ DISTRIBUTED_SUITES = ("tests/e2e/test_foundation.py", "tests/e2e/test_pipelines_
                       "tests/e2e/test_pipelines_orders.py", "tests/e2e/test_pipelines_cases.py",
                       "tests/e2e/test_edi_seller.py", "tests/e2e/test_edi_buyer.py", "tests/e2e/test_edi_http.py",
                       "tests/e2e/test_edi_behaviours.py", "tests/e2e/test_edi_directory.py",
-                      "tests/e2e/test_edi_async_mdn.py", "tests/e2e/test_erp_writeback.py")
+                      "tests/e2e/test_edi_async_mdn.py", "tests/e2e/test_erp_writeback.py",
+                      "tests/e2e/test_edi_burst.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

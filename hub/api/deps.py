@@ -16,7 +16,8 @@ from hub.auth import Principal, authenticate, hash_key, role_allows
 if TYPE_CHECKING:
     from hub.app import Hub
 
-__all__ = ["Admin", "DbSession", "HubDep", "Ingestor", "Operator", "ReadSession", "Viewer", "require"]
+__all__ = ["Admin", "DbSession", "HubDep", "Ingestor", "Operator", "ReadSession", "Viewer", "authorize",
+           "require"]
 
 
 def get_hub(request: Request) -> Hub:
@@ -65,19 +66,26 @@ def _look_up(request: Request, key: str, digest: str) -> Principal:
     return principal
 
 
+async def authorize(request: Request, role: str) -> Principal:
+    """The caller's principal if its API key holds ``role``; a 401 / 403 problem otherwise.
+
+    A key seen in the last few seconds is answered on the event loop, without a trip through
+    the thread pool; only a lookup in the database goes to a thread.
+    """
+    key = _bearer(request)
+    digest = hash_key(key)
+    hit = get_hub(request).key_cache.get(digest)
+    principal = hit[0] if hit is not None and hit[1] > time.monotonic() else \
+        await run_in_threadpool(_look_up, request, key, digest)
+    if not role_allows(principal.role, role):
+        raise Problem(403, "Forbidden", f"this needs the {role} role; key {principal.name!r} has {principal.role}")
+    request.state.principal = principal
+    return principal
+
+
 def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
-    # async: a key seen in the last few seconds is answered on the event loop, without a
-    # trip through the thread pool; only a lookup in the database goes to a thread
     async def dependency(request: Request) -> Principal:
-        key = _bearer(request)
-        digest = hash_key(key)
-        hit = get_hub(request).key_cache.get(digest)
-        principal = hit[0] if hit is not None and hit[1] > time.monotonic() else \
-            await run_in_threadpool(_look_up, request, key, digest)
-        if not role_allows(principal.role, role):
-            raise Problem(403, "Forbidden", f"this needs the {role} role; key {principal.name!r} has {principal.role}")
-        request.state.principal = principal
-        return principal
+        return await authorize(request, role)
 
     return dependency
 

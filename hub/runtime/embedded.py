@@ -27,6 +27,8 @@ __all__ = ["AlreadyRunning", "EmbeddedRuntime"]
 
 log = structlog.get_logger("crossdock.runtime")
 
+BATCH_MAX = 16  # jobs a worker takes at once (one write transaction for their outcomes)
+
 
 class AlreadyRunning(RuntimeError):
     pass
@@ -130,13 +132,27 @@ class EmbeddedRuntime:
             job_id = self._queue.get()
             if job_id is None or self._stop.is_set():
                 return
+            # The jobs waiting behind it join it, up to BATCH_MAX: one commit for their outcomes
+            # (``Processor.process_many``); a lone job runs as before.
+            batch, last = [job_id], False
+            while len(batch) < BATCH_MAX:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:  # stopping: finish this batch, then leave
+                    last = True
+                    break
+                batch.append(more)
             try:
-                self.processor.process(job_id)
-            except Exception:  # the job stays open and is swept again; never lost
-                log.exception("job.crashed", job_id=job_id)
+                self.processor.process_many(batch)
+            except Exception:  # the jobs stay open and are swept again; never lost
+                log.exception("job.crashed", job_ids=batch)
             finally:
                 with self._pending_lock:
-                    self._pending.discard(job_id)
+                    self._pending.difference_update(batch)
+            if last:
+                return
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):

@@ -18,7 +18,19 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import Connection, Table, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -106,6 +118,19 @@ class _Snapshot:
     received_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class _Earlier:
+    """What ``_load`` answers for an interchange whose partner sent another before it, not read yet."""
+
+    job_id: int
+
+
+_LATER = "later"  # process_many: not in the batch, run on its own after it
+WAIT_FOR_EARLIER_SECONDS = 30.0  # how long a job waits for an earlier interchange another thread reads
+BATCH_SECONDS = 0.05  # a batch holds the process's write turn: it takes no new job after this long
+_LATER_MESSAGE = Message(0, "", "", b"")
+
+
 class Processor:
     """Usage: ``Processor(db, settings, blobs=..., metrics=...).process(job_id)``."""
 
@@ -119,13 +144,124 @@ class Processor:
         self.policy = policy_from_settings(settings)
         self.context = HubContext(db)
         self.worker = f"{socket.gethostname()}:{threading.get_native_id()}"
+        # Jobs a thread of this process has taken, so another thread neither runs them twice nor
+        # runs a partner's later interchange before them (see ``_read_earlier_first``).
+        self._taken: dict[int, int] = {}  # job id -> the thread that took it
+        self._released = threading.Condition()
 
     # ------------------------------------------------------------------ entry point
     def process(self, job_id: int) -> str:
         """Run one job; returns its new status, or ``skipped`` if it was not open."""
-        snap, message = self._load(job_id)
+        if not self._take([job_id]):
+            return "skipped"  # another thread of this process runs it
+        try:
+            finished: list[tuple[str, str, int | None]] = []
+            status = self._run(job_id, finished)
+            self._announce(finished)
+            return status
+        finally:
+            self._release([job_id])
+
+    def _take(self, job_ids: list[int]) -> list[int]:
+        """The ids no other thread of this process has taken, now taken by this one."""
+        me = threading.get_ident()
+        with self._released:
+            mine = [job_id for job_id in job_ids if self._taken.get(job_id, me) == me]
+            self._taken.update(dict.fromkeys(mine, me))
+            return mine
+
+    def _release(self, job_ids: list[int]) -> None:
+        """After the outcomes are committed: threads waiting for one of these may go on."""
+        with self._released:
+            for job_id in job_ids:
+                self._taken.pop(job_id, None)
+            self._released.notify_all()
+
+    def process_many(self, job_ids: list[int]) -> list[str]:
+        """Run several jobs with one commit for all their outcomes (embedded, SQLite; a lone job too:
+        its reads then share one connection).
+
+        The ingest jobs run one after the other inside one write transaction
+        (``Database.batch``): each reads what the ones before it wrote and writes its outcome
+        in a savepoint, exactly as if each had committed on its own, and one commit then makes
+        them all durable; waiters are told and metrics counted only after it. A batch takes no
+        new job once it has run for BATCH_SECONDS (the rest go in the next one). Any other job (a
+        delivery waits on the network; a payload in the blob store is big) runs on its own after
+        the commit. If anything goes wrong inside a batch, it is rolled back whole and every job
+        of it runs again on its own, so a bad job fails alone and none is lost or done twice. A
+        job that raises is logged as ``job.crashed`` and stays open (the sweep brings it back),
+        as before. Returns each job's status (``crashed`` for one that raised).
+        """
+        if not self.db.is_sqlite or self.db.in_batch:  # PostgreSQL has row locks, not one writer: no batches
+            return [self._process_logged(job_id) for job_id in job_ids]
+        statuses: dict[int, str] = dict.fromkeys(job_ids, "skipped")  # another thread runs any not taken here
+        later: list[int] = []
+        rest = self._take(job_ids)
+        try:
+            while rest:
+                done = self._batch(rest, statuses, later)
+                rest = rest[done:]
+        finally:  # the batches are committed (or rolled back): a waiting thread may look again
+            self._release([job_id for job_id in job_ids if job_id not in later])
+        for job_id in later:
+            self._release([job_id])
+            statuses[job_id] = self._process_logged(job_id)
+        return [statuses[job_id] for job_id in job_ids]
+
+    def _batch(self, job_ids: list[int], statuses: dict[int, str], later: list[int]) -> int:
+        """One write transaction for the first of ``job_ids``, until BATCH_SECONDS have passed (the
+        other writers of the process wait meanwhile); returns how many it took."""
+        finished: list[tuple[str, str, int | None]] = []
+        taken: dict[int, str] = {}
+        deferred: list[int] = []
+        try:
+            with self.db.batch():
+                deadline = time.monotonic() + BATCH_SECONDS
+                for job_id in job_ids:
+                    status = self._run(job_id, finished, ingest_only=True)
+                    if status == _LATER:
+                        deferred.append(job_id)
+                    else:
+                        taken[job_id] = status
+                    if time.monotonic() > deadline:
+                        break
+        except Exception as error:  # rolled back whole: each job again on its own
+            count = len(taken) + len(deferred) + 1
+            log.warning("batch.rolled_back", jobs=count, error=str(error)[:300])
+            for job_id in job_ids[:count]:
+                statuses[job_id] = self._process_logged(job_id)
+            return count
+        self._announce(finished)
+        statuses.update(taken)
+        later.extend(deferred)
+        return len(taken) + len(deferred)
+
+    def _process_logged(self, job_id: int) -> str:
+        try:
+            return self.process(job_id)
+        except Exception:  # the job stays open and is swept again; never lost
+            log.exception("job.crashed", job_id=job_id)
+            return "crashed"
+
+    def _announce(self, finished: list[tuple[str, str, int | None]]) -> None:
+        """After the commit: metrics and the requests waiting for these receipts."""
+        for kind, status, inbox_id in finished:
+            self.metrics.outcomes.labels(kind, status).inc()
+            if status != "skipped" and inbox_id is not None and self.notify is not None:
+                self.notify(inbox_id)
+
+    def _run(self, job_id: int, finished: list[tuple[str, str, int | None]], *, ingest_only: bool = False,
+             helping: bool = False) -> str:
+        snap, message = self._load(job_id, ingest_only=ingest_only)
+        while isinstance(message, _Earlier):  # each earlier interchange of the partner first
+            if helping or not self._read_earlier_first(job_id, message.job_id, finished):
+                if ingest_only:
+                    return _LATER
+                self._hand_back(job_id)  # distributed: the relay publishes it again in turn
+                return "skipped"
+            snap, message = self._load(job_id, ingest_only=ingest_only)
         if snap is None:
-            return "skipped"
+            return _LATER if message is _LATER_MESSAGE else "skipped"
         if message is not None and (message.partner or {}).get("paused"):
             self._hand_back(job_id)  # distributed: the relay publishes it again after the resume
             return "paused"
@@ -143,9 +279,7 @@ class Processor:
                     return "skipped"  # another worker holds this delivery right now
                 outcome = self._deliver(snap)
             status = self._persist(snap, outcome, int((time.perf_counter() - started) * 1000))
-            self.metrics.outcomes.labels(snap.kind, status).inc()
-            if status != "skipped" and snap.inbox_id is not None and self.notify is not None:
-                self.notify(snap.inbox_id)
+            finished.append((snap.kind, status, snap.inbox_id))
             return status
 
     def _hand_back(self, job_id: int) -> None:
@@ -155,16 +289,42 @@ class Processor:
             with self.db.session() as s:
                 hand_back(s, job_id)
 
+    def _read_earlier_first(self, job_id: int, earlier: int, finished: list[tuple[str, str, int | None]]) -> bool:
+        """A partner's interchanges are read in the order they came: ``job_id`` waits for
+        ``earlier``, the partner's first receipt not read yet. If no thread of this process has
+        taken it, it is read right here, first; if one has, this thread waits until that one is
+        done. A burst of one partner's interchanges is then read one after the other instead of
+        each being put back until the next sweep. (Another process reading ``earlier`` at the
+        same time is harmless: only one of them finishes it, see ``_persist``.) False when the
+        job must go back: inside a batch, which holds the write turn the other thread needs
+        (the job then runs on its own after the batch), or after WAIT_FOR_EARLIER_SECONDS."""
+        if self.db.in_batch:
+            return False
+        if self._take([earlier]):
+            try:
+                self._run(earlier, finished, helping=True)
+            finally:
+                self._release([earlier])
+            return True
+        with self._released:
+            deadline = time.monotonic() + WAIT_FOR_EARLIER_SECONDS
+            while earlier in self._taken:
+                if not self._released.wait(deadline - time.monotonic()) and time.monotonic() >= deadline:
+                    return False
+        return True
+
     def _overrides(self, partner: dict[str, Any] | None) -> tuple[Any, ...]:
         rows = (partner or {}).get("retry_rules") or []
         return rules_from_data(rows, source=f"partner {(partner or {}).get('id')}") if rows else ()
 
     # ----------------------------------------------------------------------- loading
-    def _load(self, job_id: int) -> tuple[_Snapshot | None, Message | None]:
+    def _load(self, job_id: int, *, ingest_only: bool = False) -> tuple[_Snapshot | None, Message | _Earlier | None]:
         with self.db.read_connection() as s:
             job = s.execute(_LOAD_JOB, {"id": job_id}).first()
             if job is None or job.status not in OPEN_STATES:
                 return None, None
+            if ingest_only and job.kind != "ingest":
+                return None, _LATER_MESSAGE
             snap = _Snapshot(job.id, job.kind, job.attempts, job.partner_id, job.inbox_id,
                              job.document_id, dict(job.payload), job.created_at)
             retry_from = job.payload.get("retry_from")  # a replay starts a fresh retry budget
@@ -180,10 +340,13 @@ class Processor:
                 return snap, None
             entry = s.execute(_LOAD_ENTRY, {"id": job.inbox_id}).first()
             assert entry is not None, f"job {job_id} points at a missing inbox row"
+            if ingest_only and entry.raw is None:  # a big payload (a blob) is read and decoded outside a batch
+                return None, _LATER_MESSAGE
             raw = entry.raw if entry.raw is not None else self.blobs.read(entry.blob_path or "")
-            if sniff(raw[:512]) is not None and _edi_waits_for_earlier(s, job):
-                self._hand_back(job.id)
-                return None, None  # a partner's interchanges are read in the order they came
+            if sniff(raw[:512]) is not None:  # a partner's interchanges are read in the order they came
+                earlier = s.scalar(_EARLIEST_UNREAD, {"partner": job.partner_id, "inbox": job.inbox_id})
+                if earlier is not None:
+                    return None, _Earlier(earlier)
             snap.received_at = datetime.fromisoformat(retry_from) if retry_from else entry.received_at
             partner = self.context.partner(entry.partner_id)
             message = Message(
@@ -435,12 +598,15 @@ _LOAD_ENTRY = select(_INBOX.c.id, _INBOX.c.partner_id, _INBOX.c.channel, _INBOX.
                      _INBOX.c.received_at, _INBOX.c.meta).where(_INBOX.c.id == bindparam("id"))
 
 # Built once: these run for every document, and building a statement costs more than running it.
-_FINISH_JOB = update(_JOBS).where(_JOBS.c.id == bindparam("b_job"), _JOBS.c.status.in_(OPEN_STATES),
+# The fixed IN lists are SQL literals: an IN over parameters is "expanding", re-rendered at every execution.
+_OPEN: list[Any] = [literal_column(f"'{state}'") for state in OPEN_STATES]
+_FINISH_JOB = update(_JOBS).where(_JOBS.c.id == bindparam("b_job"), _JOBS.c.status.in_(_OPEN),
                                   _JOBS.c.attempts == bindparam("b_attempts"))
 _INSERT_ATTEMPT = insert(_ATTEMPTS)
 _SET_INBOX = update(_INBOX).where(_INBOX.c.id == bindparam("b_id"))
-_RESOLVE_DEAD_LETTER = update(_DEAD_LETTERS).where(_DEAD_LETTERS.c.job_id == bindparam("b_job"),
-                                                   _DEAD_LETTERS.c.status.in_(("open", "replaying")))
+_RESOLVE_DEAD_LETTER = update(_DEAD_LETTERS).where(
+    _DEAD_LETTERS.c.job_id == bindparam("b_job"),
+    _DEAD_LETTERS.c.status.in_([literal_column("'open'"), literal_column("'replaying'")]))
 # INSERT … ON CONFLICT DO NOTHING RETURNING id; [sqlite, postgresql]
 _INSERT_DOCUMENT = tuple(dialect(_DOCUMENTS).on_conflict_do_nothing(index_elements=["idempotency_key"])
                          .returning(_DOCUMENTS.c.id) for dialect in (sqlite_insert, postgresql_insert))
@@ -459,14 +625,11 @@ def _waits_for_earlier(s: Session | Connection, job: Any) -> bool:
         or_(theirs < mine, and_(theirs == mine, earlier.id < job.id))))))
 
 
-def _edi_waits_for_earlier(s: Session | Connection, job: Any) -> bool:
-    """True while an earlier receipt of the same partner has not been read once yet.
-
-    EDI replies build on each other (an 855 before the 856 it confirms, an 856 before the
-    810): a partner's interchanges are read in arrival order. Only first reads are waited
-    for, so an earlier receipt that is retrying does not hold the partner up.
-    """
-    earlier = aliased(Job)
-    return bool(s.scalar(select(exists().where(
-        earlier.kind == "ingest", earlier.partner_id == job.partner_id, earlier.status == "queued",
-        earlier.attempts == 0, earlier.inbox_id < job.inbox_id))))
+# The partner's first receipt not read yet, before ``inbox``: EDI replies build on each other
+# (an 855 before the 856 it confirms, an 856 before the 810), so a partner's interchanges are
+# read in arrival order. Only first reads are waited for: an earlier receipt that is retrying
+# does not hold the partner up.
+_EARLIEST_UNREAD = (select(_JOBS.c.id)
+                    .where(_JOBS.c.kind == "ingest", _JOBS.c.partner_id == bindparam("partner"),
+                           _JOBS.c.status == "queued", _JOBS.c.attempts == 0, _JOBS.c.inbox_id < bindparam("inbox"))
+                    .order_by(_JOBS.c.inbox_id).limit(1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -127,6 +128,27 @@ class _WriterTurns:
             self._lock.release()
 
 
+def _raw(conn: Connection, sql: str) -> None:
+    """A statement straight on the driver's connection (SAVEPOINT / RELEASE / ROLLBACK TO):
+    SQLAlchemy's execution path costs more than SQLite's work for these."""
+    conn.connection.dbapi_connection.execute(sql)  # type: ignore[union-attr]
+
+
+class _Unit(Session):
+    """A session inside ``Database.batch``: its commit keeps its writes for the batch's commit,
+    its rollback undoes its own writes only (back to its savepoint), never the batch's."""
+
+    savepoint = ""
+    batch_connection: Connection
+
+    def commit(self) -> None:
+        self.flush()
+
+    def rollback(self) -> None:
+        self.expunge_all()
+        _raw(self.batch_connection, f"ROLLBACK TO {self.savepoint}")  # the savepoint stays open
+
+
 class Database:
     """One engine and its session factory.
 
@@ -145,13 +167,72 @@ class Database:
         self.read_engine = self.engine.execution_options(immediate=False) if self.engine.dialect.name == "sqlite" \
             else self.engine.execution_options(immediate=False, isolation_level="AUTOCOMMIT")
         self.read_factory = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._batch = threading.local()  # .conn: this thread's open batch (``batch``), if any
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
+    def batch(self) -> Iterator[Connection]:
+        """One write transaction around several units of work of this thread (a group commit).
+
+        Inside it, this thread's ``session()`` is a SAVEPOINT of the batch (its commit keeps
+        the unit's writes, its rollback undoes that unit alone), and ``reader()`` and
+        ``read_connection()`` read through the batch's connection, so each unit sees what the
+        units before it wrote, as it would after separate commits. Nothing is durable before
+        the batch commits at the end; an exception out of it rolls the whole batch back. Other
+        threads' writers wait for the batch (one write turn): keep it short and free of I/O
+        other than the database's. Nested ``batch()`` calls join the open one.
+        """
+        open_batch: Connection | None = getattr(self._batch, "conn", None)
+        if open_batch is not None:
+            yield open_batch
+            return
+        with self.engine.connect() as conn, conn.begin():
+            self._batch.conn = conn
+            try:
+                yield conn
+            finally:
+                self._batch.conn = None
+
+    @contextmanager
+    def _unit(self, conn: Connection) -> Iterator[Session]:
+        """A ``session()`` inside a batch: a SAVEPOINT of the batch's transaction.
+
+        Written as SQL, not with ``begin_nested()``: SQLAlchemy's nested transactions cost
+        several times the statements they wrap, and this runs for every job of a batch.
+        """
+        depth = getattr(self._batch, "depth", 0)
+        name = f"crossdock_unit_{depth}"
+        _raw(conn, f"SAVEPOINT {name}")
+        self._batch.depth = depth + 1
+        s = _Unit(bind=conn, join_transaction_mode="rollback_only", expire_on_commit=False)
+        s.savepoint, s.batch_connection = name, conn
+        try:
+            yield s
+            s.flush()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the exception below is the one that counts
+                _raw(conn, f"ROLLBACK TO {name}")
+                _raw(conn, f"RELEASE {name}")
+            raise
+        finally:
+            self._batch.depth = depth
+            s.close()  # "rollback_only": closing leaves the batch's transaction alone
+        _raw(conn, f"RELEASE {name}")
+
+    @property
+    def in_batch(self) -> bool:
+        return getattr(self._batch, "conn", None) is not None
+
+    @contextmanager
     def session(self) -> Iterator[Session]:
+        open_batch: Connection | None = getattr(self._batch, "conn", None)
+        if open_batch is not None:
+            with self._unit(open_batch) as unit:
+                yield unit
+            return
         s = self.factory()
         try:
             yield s
@@ -165,6 +246,14 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[Session]:
         """A read-only session (never takes SQLite's write lock)."""
+        open_batch = getattr(self._batch, "conn", None)
+        if open_batch is not None:  # reads through the batch; closing leaves its transaction alone
+            s = self.read_factory(bind=open_batch, join_transaction_mode="rollback_only")
+            try:
+                yield s
+            finally:
+                s.close()
+            return
         s = self.read_factory()
         try:
             yield s
@@ -175,6 +264,10 @@ class Database:
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
         """A read-only Core connection: for hot paths that run Core statements (no ORM session)."""
+        open_batch = getattr(self._batch, "conn", None)
+        if open_batch is not None:
+            yield open_batch
+            return
         with self.read_engine.connect() as conn:
             yield conn
 
