@@ -4,10 +4,12 @@ In one run: (1) the raw limits — RabbitMQ publish-with-confirm and consume+ack
 quorum queue, PostgreSQL single-row transactional insert rate; (2) the embedded default
 (SQLite) and distributed mode (PostgreSQL + RabbitMQ, 1 and 2 workers) taking N purchase
 orders over HTTP (``Prefer: respond-async``) through decode → map → validate → dedupe →
-stored document. Reports documents/s, receipt→processed latency p50/p99 (database
-timestamps), peak RSS of every process, and distributed throughput as a fraction of the raw
-bound min(broker rate, PostgreSQL rate / 3) — a document costs about three write
-transactions (receipt+job, publish mark, outcome).
+stored document: by default X12 850 interchanges to ``POST /api/v1/inbound/edi``, each also
+answered with a 997 in the partner's outbox (``--format json``: JSON purchase orders).
+Reports documents/s, receipt→processed latency p50/p99 (database timestamps), peak RSS of
+every process, and distributed throughput as a fraction of the raw bound min(broker rate,
+PostgreSQL rate / 3) — a document costs about three write transactions (receipt+job,
+publish mark, outcome).
 
 Reproduce:
     .venv/bin/python benchmarks/bench_distributed.py --documents 3000
@@ -35,6 +37,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.e2e_payloads import FORMATS, Payloads  # noqa: E402
 from tests.support.cluster import BROKER_URL, Cluster  # noqa: E402
 from tests.support.hubproc import ADMIN_KEY, HubProcess  # noqa: E402
 from tests.support.services import postgres_database  # noqa: E402
@@ -121,10 +124,11 @@ def _seconds(value: Any) -> float:
     return value.timestamp() if hasattr(value, "timestamp") else datetime.fromisoformat(str(value)).timestamp()
 
 
-def run_hub(hub: HubProcess, url: str, bodies: list[bytes], senders: int) -> dict[str, Any]:
+def run_hub(hub: HubProcess, url: str, load: Payloads, senders: int) -> dict[str, Any]:
+    bodies = load.bodies
     hub.start(timeout=180)
     try:
-        hub.add_partner("ACME")
+        load.setup(hub)
         clients = [httpx.Client(base_url=hub.url, timeout=60, headers={"Authorization": f"Bearer {ADMIN_KEY}",
                                                                         "Prefer": "respond-async"}) for _ in range(senders)]
         procs = {"serve": hub.proc}
@@ -135,13 +139,13 @@ def run_hub(hub: HubProcess, url: str, bodies: list[bytes], senders: int) -> dic
         started = time.perf_counter()
         with ThreadPoolExecutor(senders) as pool:
             codes = list(pool.map(lambda i: clients[i % senders].post(
-                "/api/v1/inbound/ACME/purchase_order", content=bodies[i]).status_code, range(len(bodies))))
+                load.path, content=bodies[i]).status_code, range(len(bodies))))
         sent = time.perf_counter()
         assert all(c == 202 for c in codes), {c: codes.count(c) for c in set(codes)}
         engine = create_engine(url)
         while True:
             with engine.connect() as conn:
-                if conn.scalar(text("select count(*) from documents")) >= len(bodies):
+                if load.done(conn):
                     break
             time.sleep(0.05)
         finished = time.perf_counter()
@@ -171,12 +175,14 @@ def main() -> None:
     ap.add_argument("--documents", type=int, default=3000)
     ap.add_argument("--senders", type=int, default=8)
     ap.add_argument("--raw", type=int, default=5000, help="messages / inserts for the raw limits")
+    ap.add_argument("--format", choices=FORMATS, default="x12",
+                    help="x12: 20-line 850s to POST /api/v1/inbound/edi (a 997 each); json: JSON purchase orders")
     ap.add_argument("--runs", default="embedded,1,2",
                     help="which runs, comma-separated: embedded, and numbers of distributed workers")
     args = ap.parse_args()
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
-    result: dict[str, Any] = {"benchmark": "e2e_distributed_json_po", "documents": args.documents,
+    result: dict[str, Any] = {"benchmark": f"e2e_distributed_{Payloads(args.format, 0, tag='').name}",
+                              "documents": args.documents,
                               "senders": args.senders, "cpus": os.cpu_count(),
                               "load_average_at_start": os.getloadavg()}
     result["raw"] = raw_broker(args.raw)
@@ -186,8 +192,8 @@ def main() -> None:
     bound = min(raw["publish_confirm_per_s"], raw["consume_ack_prefetch1_per_s"], raw["insert_commit_per_s"] / 3)
     result["raw"]["bound_docs_per_s"] = round(bound)
 
-    def bodies(tag: str) -> list[bytes]:
-        return [json.dumps(template | {"po_number": f"{tag}-{i:07d}"}).encode() for i in range(args.documents)]
+    def bodies(tag: str) -> Payloads:
+        return Payloads(args.format, args.documents, tag=tag)
 
     if "embedded" in runs:
         with tempfile.TemporaryDirectory() as tmp:
@@ -203,7 +209,8 @@ def main() -> None:
             result[f"distributed_{workers}_worker{'s' if workers > 1 else ''}"] = run
     result["load_average_at_end"] = os.getloadavg()
     result["reproduce"] = (f".venv/bin/python benchmarks/bench_distributed.py --documents {args.documents} "
-                           f"--senders {args.senders}" + (f" --runs {args.runs}" if args.runs != "embedded,1,2" else ""))
+                           f"--senders {args.senders} --format {args.format}"
+                           + (f" --runs {args.runs}" if args.runs != "embedded,1,2" else ""))
     print(json.dumps(result, indent=2))
 
 

@@ -5,8 +5,12 @@ orders over HTTP from C concurrent senders (``Prefer: respond-async``), waits un
 processed, and reports documents/s, receipt→processed latency (p50/p99, from the database's own
 timestamps) and the server's peak RSS.
 
+``--format x12`` sends 20-line X12 850 interchanges to ``POST /api/v1/inbound/edi`` instead (each
+also answered with a 997 in the partner's outbox).
+
 Reproduce:
     .venv/bin/python benchmarks/bench_e2e.py --documents 5000 --senders 8
+    .venv/bin/python benchmarks/bench_e2e.py --documents 3000 --senders 8 --format x12
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.e2e_payloads import FORMATS, Payloads  # noqa: E402
 from tests.support.hubproc import ADMIN_KEY, HubProcess  # noqa: E402
 
 
@@ -49,22 +54,24 @@ def main() -> None:
     ap.add_argument("--senders", type=int, default=8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--database-url", default=None, help="default: SQLite in a temporary folder")
+    ap.add_argument("--format", choices=FORMATS, default="json",
+                    help="json: JSON purchase orders; x12: 20-line 850s to POST /api/v1/inbound/edi (a 997 each)")
     args = ap.parse_args()
 
-    template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
-    bodies = [json.dumps(template | {"po_number": f"B-{i:07d}"}).encode() for i in range(args.documents)]
+    load = Payloads(args.format, args.documents, tag="B")
+    bodies = load.bodies
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/crossdock.db"
         hub = HubProcess(Path(tmp) / "var", database_url=url,
                          env={"CROSSDOCK_WORKERS": str(args.workers), "CROSSDOCK_LOG_LEVEL": "WARNING"})
         hub.start()
         try:
-            hub.add_partner("ACME")
+            load.setup(hub)
             clients = [httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {ADMIN_KEY}",
                                                                 "Prefer": "respond-async"}) for _ in range(args.senders)]
 
             def send(i: int) -> int:
-                return clients[i % args.senders].post("/api/v1/inbound/ACME/purchase_order", content=bodies[i]).status_code
+                return clients[i % args.senders].post(load.path, content=bodies[i]).status_code
 
             assert hub.proc is not None
             cpu_before = cpu_seconds(hub.proc.pid)
@@ -77,9 +84,8 @@ def main() -> None:
             engine = create_engine(url)
             while True:
                 with engine.connect() as conn:
-                    done = conn.scalar(text("select count(*) from documents"))
-                if done >= args.documents:
-                    break
+                    if load.done(conn):
+                        break
                 time.sleep(0.05)
             finished = time.perf_counter()
             server_cpu = cpu_seconds(hub.proc.pid) - cpu_before
@@ -100,7 +106,7 @@ def main() -> None:
 
     latencies = sorted(seconds(c) - seconds(r) for c, r in rows)
     result = {
-        "benchmark": "e2e_embedded_json_po",
+        "benchmark": f"e2e_embedded_{load.name}",
         "documents": args.documents, "senders": args.senders, "workers": args.workers,
         "database": "sqlite" if url.startswith("sqlite") else "postgresql",
         "intake_docs_per_s": round(args.documents / (sent - started), 1),
@@ -112,7 +118,8 @@ def main() -> None:
         "server_cpu_ms_per_doc": round(server_cpu * 1000 / args.documents, 2),
         "sender_cpu_ms_per_doc": round(client_cpu * 1000 / args.documents, 2),
         "cpus": os.cpu_count(),
-        "reproduce": f".venv/bin/python benchmarks/bench_e2e.py --documents {args.documents} --senders {args.senders}",
+        "reproduce": f".venv/bin/python benchmarks/bench_e2e.py --documents {args.documents} --senders {args.senders}"
+                     f" --format {args.format}",
     }
     print(json.dumps(result, indent=2))
 
