@@ -198,7 +198,15 @@ class _Inbox:
     def store(self, receipt: Receipt, body: bytes | IO[bytes]) -> StoredReceipt:
         if self.fail is not None:
             raise self.fail("inbox unavailable (conformance suite)")
-        stored = self.real.store(receipt, body)
+        return self._after(self.real.store(receipt, body))
+
+    async def store_async(self, receipt: Receipt, body: bytes) -> StoredReceipt:
+        """The HTTP route's path (receipts of concurrent requests committed together)."""
+        if self.fail is not None:
+            raise self.fail("inbox unavailable (conformance suite)")
+        return self._after(await self.real.store_async(receipt, body))  # type: ignore[attr-defined]
+
+    def _after(self, stored: StoredReceipt) -> StoredReceipt:
         if self.after_store is not None:
             self.after_store(stored)
         if self.crash:
