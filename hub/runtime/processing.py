@@ -127,9 +127,6 @@ class _Earlier:
 
 _LATER = "later"  # process_many: not in the batch, run on its own after it
 WAIT_FOR_EARLIER_SECONDS = 30.0  # how long a job waits for an earlier interchange another thread reads
-# PostgreSQL (several processes): how long a job waits for an earlier interchange that no thread
-# of its own process has, most likely being read by another worker, before reading it itself.
-OTHER_WORKER_SECONDS = 2.0
 BATCH_SECONDS = 0.05  # a batch holds the process's write turn: it takes no new job after this long
 _LATER_MESSAGE = Message(0, "", "", b"")
 
@@ -297,17 +294,12 @@ class Processor:
         ``earlier``, the partner's first receipt not read yet. If no thread of this process has
         taken it, it is read right here, first; if one has, this thread waits until that one is
         done. A burst of one partner's interchanges is then read one after the other instead of
-        each being put back until the next sweep. On PostgreSQL another worker process most
-        likely reads ``earlier`` right now (the relay published it first), so the job gives it
-        OTHER_WORKER_SECONDS before reading it itself (two processes reading it at once would be
-        harmless, only one of them finishes it, see ``_persist``, but it doubles the work).
-        False when the job must go back: inside a batch, which holds the write turn the other
-        thread needs (the job then runs on its own after the batch), or after
-        WAIT_FOR_EARLIER_SECONDS."""
+        each being put back until the next sweep. (Another process reading ``earlier`` at the
+        same time is harmless: only one of them finishes it, see ``_persist``.) False when the
+        job must go back: inside a batch, which holds the write turn the other thread needs
+        (the job then runs on its own after the batch), or after WAIT_FOR_EARLIER_SECONDS."""
         if self.db.in_batch:
             return False
-        if not self.db.is_sqlite and self._read_elsewhere(earlier):
-            return True
         if self._take([earlier]):
             try:
                 self._run(earlier, finished, helping=True)
@@ -320,20 +312,6 @@ class Processor:
                 if not self._released.wait(deadline - time.monotonic()) and time.monotonic() >= deadline:
                     return False
         return True
-
-    def _read_elsewhere(self, earlier: int) -> bool:
-        """True once another worker has read ``earlier`` (within OTHER_WORKER_SECONDS); False at
-        once when a thread of this process has taken it (then it is waited for here)."""
-        deadline = time.monotonic() + OTHER_WORKER_SECONDS
-        while time.monotonic() < deadline:
-            with self._released:
-                if earlier in self._taken:
-                    return False
-            with self.db.read_connection() as conn:
-                if conn.scalar(_STILL_UNREAD, {"id": earlier}) is None:
-                    return True
-            time.sleep(0.02)
-        return False
 
     def _overrides(self, partner: dict[str, Any] | None) -> tuple[Any, ...]:
         rows = (partner or {}).get("retry_rules") or []
@@ -651,8 +629,6 @@ def _waits_for_earlier(s: Session | Connection, job: Any) -> bool:
 # (an 855 before the 856 it confirms, an 856 before the 810), so a partner's interchanges are
 # read in arrival order. Only first reads are waited for: an earlier receipt that is retrying
 # does not hold the partner up.
-_STILL_UNREAD = select(_JOBS.c.id).where(_JOBS.c.id == bindparam("id"), _JOBS.c.status == "queued",
-                                         _JOBS.c.attempts == 0)
 _EARLIEST_UNREAD = (select(_JOBS.c.id)
                     .where(_JOBS.c.kind == "ingest", _JOBS.c.partner_id == bindparam("partner"),
                            _JOBS.c.status == "queued", _JOBS.c.attempts == 0, _JOBS.c.inbox_id < bindparam("inbox"))
