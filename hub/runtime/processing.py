@@ -253,12 +253,16 @@ class Processor:
     def _run(self, job_id: int, finished: list[tuple[str, str, int | None]], *, ingest_only: bool = False,
              helping: bool = False) -> str:
         snap, message = self._load(job_id, ingest_only=ingest_only)
+        before: int | None = None
         while isinstance(message, _Earlier):  # each earlier interchange of the partner first
-            if helping or not self._read_earlier_first(job_id, message.job_id, finished):
+            # The same one again was not read (its partner is paused, say): no looping on it.
+            if helping or message.job_id == before or not self._read_earlier_first(
+                    job_id, message.job_id, finished):
                 if ingest_only:
                     return _LATER
                 self._hand_back(job_id)  # distributed: the relay publishes it again in turn
                 return "skipped"
+            before = message.job_id
             snap, message = self._load(job_id, ingest_only=ingest_only)
         if snap is None:
             return _LATER if message is _LATER_MESSAGE else "skipped"

@@ -239,3 +239,48 @@ def test_a_batch_sees_what_the_jobs_before_it_wrote(sqlite_db: Database, tmp_pat
         assert s.scalar(select(func.count()).select_from(Document)) == 1
         assert s.get(InboxEntry, first.receipt_id).status == "processed"  # type: ignore[union-attr]
         assert s.get(InboxEntry, second.receipt_id).status == "duplicate"  # type: ignore[union-attr]
+
+
+# ------------------------------------------------------------------ a partner's EDI, in order
+_GOLDEN_850 = (ROOT / "tests" / "mappings" / "golden" / "x12_850_004010.edi").read_text()
+
+
+def _interchange(n: int) -> bytes:
+    return (_GOLDEN_850.replace("*000000001*0*T*", f"*{n:09d}*0*T*")
+            .replace("IEA*1*000000001", f"IEA*1*{n:09d}").replace("PO-4711", f"PO-G{n:04d}")).encode()
+
+
+def test_a_later_interchange_of_a_paused_partner_goes_back_without_spinning(
+        sqlite_db: Database, tmp_path: Path) -> None:
+    """The earlier interchange cannot be read (its partner is paused): the later one is put back
+    for the sweep at once, instead of taking the earlier one again and again."""
+    processor, _ = _processor(sqlite_db, tmp_path)
+    inbox = DatabaseInbox(sqlite_db, blobs=BlobStore(tmp_path / "blobs"))
+    first, second = (inbox.store(_receipt(), _interchange(n)) for n in (1, 2))
+    with sqlite_db.session() as s:
+        s.get(Partner, "ACME").paused = True  # type: ignore[union-attr]
+        later = s.scalar(select(Job.id).where(Job.inbox_id == second.receipt_id))
+    outcome: list[str] = []
+    worker = threading.Thread(target=lambda: outcome.append(processor.process(later)), daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), "the worker kept taking the paused partner's earlier interchange"
+    assert outcome == ["skipped"]
+    with sqlite_db.reader() as r:  # nothing was read: both wait for the resume
+        assert r.scalars(select(Job.attempts).order_by(Job.id)).all() == [0, 0]
+        assert r.scalar(select(func.count()).select_from(Document)) == 0
+    assert first.receipt_id < second.receipt_id
+
+
+def test_a_later_interchange_reads_the_earlier_one_first(sqlite_db: Database, tmp_path: Path) -> None:
+    """Taken out of order by a worker, the partner's interchanges are still read in arrival order."""
+    processor, notified = _processor(sqlite_db, tmp_path)
+    inbox = DatabaseInbox(sqlite_db, blobs=BlobStore(tmp_path / "blobs"))
+    stored = [inbox.store(_receipt(), _interchange(n)) for n in (1, 2, 3)]
+    with sqlite_db.reader() as r:
+        last = r.scalar(select(Job.id).where(Job.inbox_id == stored[-1].receipt_id))
+    assert processor.process(last) == "done"
+    with sqlite_db.reader() as r:
+        finished = r.execute(select(Job.inbox_id, Job.finished_at).order_by(Job.finished_at)).all()
+    assert [inbox_id for inbox_id, _ in finished] == [s.receipt_id for s in stored]
+    assert sorted(notified) == [s.receipt_id for s in stored]
