@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -21,15 +21,7 @@ from pipelines.intelligence.anomaly import (
     detect_failing_lanes,
     detect_flow_anomalies,
 )
-
-MONDAY = datetime(2026, 3, 2, tzinfo=UTC)  # "today" in every scenario
-H = timedelta(hours=1)
-Rate = Callable[[datetime], float]
-
-
-def business(peak: float) -> Rate:
-    """``peak`` documents an hour 08:00–17:00 on weekdays, nothing at night or at weekends."""
-    return lambda at: peak if at.weekday() < 5 and 8 <= at.hour < 17 else 0.0
+from tests.pipelines.intelligence.test_anomaly import MONDAY, H, Rate, business
 
 
 def batch(size: float) -> Rate:
