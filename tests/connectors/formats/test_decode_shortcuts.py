@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import random
 from decimal import Decimal
 from typing import Any
@@ -132,20 +133,12 @@ def test_written_in_transforms_and_paths_do_what_the_plan_does(standard: str, se
             prefill = rnd.choice(prefills)
             for seg in segs:
                 fast, slow = Reader(m._root, m._known), Reader(m._root, m._known)
-                a, b = _copy(prefill), _copy(prefill)
+                a, b = copy.deepcopy(prefill), copy.deepcopy(prefill)
                 node.apply(fast, seg, a, "lines[2]")
                 slow._apply_plan(node, Segment(seg.tag, seg.elements, 4), b, "lines[2]")
                 assert (_exact(a), fast.findings) == (_exact(b), slow.findings), (node.tag, rows)
                 checked += 1
     assert checked
-
-
-def _copy(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {k: _copy(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_copy(v) for v in obj]
-    return obj
 
 
 def _exact(obj: Any) -> Any:
@@ -163,11 +156,11 @@ def test_written_in_paths_clash_as_set_path_does() -> None:
     for path, target in [(("address", "city"), {"address": []}),
                          (("address", "lines", 0), {"address": {"lines": {}}}),
                          (("address", "lines", 1), {"address": "x"})]:
-        ns: dict[str, Any] = {"set_path": set_path, "target": _copy(target), "value": "v"}
+        ns: dict[str, Any] = {"set_path": set_path, "target": copy.deepcopy(target), "value": "v"}
         with pytest.raises(Exception) as written:  # whichever set_path raises
             exec("\n".join(_set_path_source(path)), ns)
         with pytest.raises(Exception) as general:
-            set_path(_copy(target), path, "v")
+            set_path(copy.deepcopy(target), path, "v")
         assert (type(written.value), str(written.value)) == \
             (type(general.value), str(general.value))
 
