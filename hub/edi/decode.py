@@ -15,9 +15,9 @@ Usage:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from canonical.documents import CanonicalDocument
 from canonical.errors import CrossdockError, Finding, ParseError
@@ -130,8 +130,13 @@ def _replayed(ctx: StageContext, partner_id: str, ic: Interchange, receipt_id: i
     db: Any = getattr(ctx, "db", None)
     if db is None:
         return False
-    with db.reader() as s:
-        first = s.scalar(select(EdiSeen.inbox_id).where(
-            EdiSeen.partner_id == partner_id, EdiSeen.sender_id == ic.sender_id.strip(),
-            EdiSeen.control_number == ic.control_number.strip()))
+    with db.read_connection() as conn:
+        first = conn.scalar(_SEEN_BY, {"partner": partner_id, "sender": ic.sender_id.strip(),
+                                       "control": ic.control_number.strip()})
     return first is not None and first != receipt_id
+
+
+_SEEN = cast(Table, EdiSeen.__table__)
+_SEEN_BY = select(_SEEN.c.inbox_id).where(_SEEN.c.partner_id == bindparam("partner"),
+                                          _SEEN.c.sender_id == bindparam("sender"),
+                                          _SEEN.c.control_number == bindparam("control"))

@@ -14,9 +14,9 @@ Usage:
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from canonical.documents import CanonicalDocument, OrderAcknowledgment, ShipNotice
@@ -162,13 +162,20 @@ def queue_ack(session: Session, partner_id: str, ack: Interchange, *,
     tx = next(iter(ack.transactions()), None)
     set_id = tx.set_id if tx is not None else "TA1"
     group = ack.groups[0] if ack.groups else None
-    row = EdiOutbound(
+    now = utcnow()
+    values: dict[str, Any] = dict(
         partner_id=partner_id, standard=ack.standard, set_id=set_id, document_type=None,
         po_number=None, interchange_control=ack.control_number,
         group_control=group.control_number if group else None,
         control_number=tx.control_number if tx else None, answers_inbox_id=answers_inbox_id,
         canonical=None, raw=write_interchange(ack), status="queued", ack_status="not_expected",
-        ack_detail=[], attempts=0, next_attempt_at=utcnow())
-    session.add(row)
-    session.flush()
+        ack_detail=[], attempts=0, next_attempt_at=now, created_at=now)
+    # One prebuilt statement (a hub answers every interchange it reads): the row is returned
+    # transient, with its id, for the caller to read.
+    row = EdiOutbound(**values)
+    row.id = int(session.scalar(_INSERT_ACK, values))
     return row
+
+
+_OUTBOUND = cast(Table, EdiOutbound.__table__)
+_INSERT_ACK = insert(_OUTBOUND).returning(_OUTBOUND.c.id)

@@ -16,10 +16,12 @@ Usage:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import and_, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from canonical.documents import CanonicalDocument, PurchaseOrder, ShipNotice
@@ -51,7 +53,7 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
     batch = message.data
     if not isinstance(batch, EdiBatch):
         return
-    if inbox_id is not None and s.scalar(select(EdiReceived.id).where(EdiReceived.inbox_id == inbox_id).limit(1)):
+    if inbox_id is not None and s.scalar(_RECORDED, {"inbox": inbox_id}):
         return
     partner = message.partner or {}
     partner_id = message.partner_id
@@ -62,10 +64,10 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
         replay = index in batch.replays or not _first_time(s, partner_id, ic.sender_id.strip(), control, inbox_id)
         if replay:
             batch.replays.add(index)
-            s.add(EdiReceived(inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard,
-                              interchange_control=control, status="duplicate", findings=[], notes=[
-                                  {"rule": "replayed-interchange",
-                                   "message": f"interchange control number {control} was used before"}]))
+            s.execute(_INSERT_RECEIVED, _received(
+                inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard, interchange_control=control,
+                status="duplicate", notes=[{"rule": "replayed-interchange",
+                                            "message": f"interchange control number {control} was used before"}]))
             refusal = refuse_replay(s, partner_id, ic, inbox_id=inbox_id)
             summary["replays"].append(control)
             summary["acks_sent"].append(refusal.set_id)
@@ -75,7 +77,7 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
     for index, ack in batch.acks:
         if index not in batch.replays:
             summary["matched"] += match_ack(s, partner_id, ack)
-    rejected: list[tuple[SetResult, EdiReceived]] = []
+    rejected: list[tuple[SetResult, _Filed]] = []
     for result in batch.sets:
         if result.interchange in batch.replays:
             continue
@@ -84,6 +86,8 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
             rejected.append((result, row))
         elif result.document is not None and not dead_lettered:
             row.notes = _business(s, result.document, row, partner, edi, message.existing_ids, refdata)
+            if row.notes or row.outbound_id is not None:
+                s.execute(_UPDATE_RECEIVED, {"b_id": row.id, "notes": row.notes, "outbound_id": row.outbound_id})
             for note in row.notes:
                 summary["cases"].append(_open_case(s, note, partner_id, inbox_id, job_id, row.document_id))
     if rejected and not dead_lettered:
@@ -92,13 +96,12 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
 
 
 def _first_time(s: Session, partner_id: str, sender: str, control: str, inbox_id: int | None) -> bool:
-    try:
-        with s.begin_nested():
-            s.add(EdiSeen(partner_id=partner_id, sender_id=sender, control_number=control, inbox_id=inbox_id))
-            s.flush()
-        return True
-    except IntegrityError:
-        return False
+    """Remember the control number; False when the partner used it before (a replay)."""
+    taken = s.execute(  # type: ignore[attr-defined]  # DML results carry rowcount
+        _INSERT_SEEN[s.get_bind().dialect.name == "postgresql"],
+        {"partner_id": partner_id, "sender_id": sender, "control_number": control, "inbox_id": inbox_id,
+         "created_at": utcnow()}).rowcount
+    return bool(taken)
 
 
 def _po_number(doc: CanonicalDocument | None) -> str | None:
@@ -108,23 +111,43 @@ def _po_number(doc: CanonicalDocument | None) -> str | None:
     return str(value) if value else None
 
 
+@dataclass(slots=True)
+class _Filed:
+    """An ``edi_received`` row just written (what the business checks read and amend)."""
+
+    id: int
+    inbox_id: int | None
+    interchange_control: str
+    po_number: str | None
+    document_id: int | None
+    findings: list[dict[str, Any]]
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    outbound_id: int | None = None
+
+
+def _received(**values: Any) -> dict[str, Any]:
+    """Every column of an ``edi_received`` insert (one statement shape: compiled once)."""
+    row = dict.fromkeys(_RECEIVED_COLUMNS)
+    row.update(findings=[], notes=[], created_at=utcnow())
+    row.update(values)
+    return row
+
+
 def _file_set(s: Session, r: SetResult, batch: EdiBatch, partner_id: str, inbox_id: int | None,
-              existing: dict[str, int]) -> EdiReceived:
+              existing: dict[str, int]) -> _Filed:
     ic = batch.interchanges[r.interchange]
     doc = r.document
     doc_id = None
     if doc is not None:
-        doc_id = existing.get(doc.idempotency_key) or s.scalar(
-            select(Document.id).where(Document.idempotency_key == doc.idempotency_key))
-    row = EdiReceived(
-        inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard,
-        interchange_control=ic.control_number.strip(), group_control=r.group.control_number if r.group else None,
-        set_id=r.transaction.set_id, control_number=r.transaction.control_number, status=r.status,
-        document_id=doc_id, document_type=doc.document_type if doc else None, po_number=_po_number(doc),
-        canonical=doc.model_dump(mode="json") if doc is not None else None, findings=[_finding(f) for f in r.findings], notes=[])
-    s.add(row)
-    s.flush()
-    return row
+        doc_id = existing.get(doc.idempotency_key) or s.scalar(_FIND_DOCUMENT, {"key": doc.idempotency_key})
+    control, po_number, findings = ic.control_number.strip(), _po_number(doc), [_finding(f) for f in r.findings]
+    row_id = s.scalar(_INSERT_RECEIVED_ID, _received(
+        inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard, interchange_control=control,
+        group_control=r.group.control_number if r.group else None, set_id=r.transaction.set_id,
+        control_number=r.transaction.control_number, status=r.status, document_id=doc_id,
+        document_type=doc.document_type if doc else None, po_number=po_number,
+        canonical=doc.model_dump(mode="json") if doc is not None else None, findings=findings))
+    return _Filed(int(row_id), inbox_id, control, po_number, doc_id, findings)
 
 
 def _finding(f: Finding) -> dict[str, Any]:
@@ -133,7 +156,7 @@ def _finding(f: Finding) -> dict[str, Any]:
             "component_position": f.component_position, "value": f.value}
 
 
-def _business(s: Session, doc: CanonicalDocument, row: EdiReceived, partner: dict[str, Any],
+def _business(s: Session, doc: CanonicalDocument, row: _Filed, partner: dict[str, Any],
               edi: EdiProfile | None, existing: dict[str, int], refdata: ReferenceData | None,
               ) -> list[dict[str, Any]]:
     partner_id = str(partner.get("id"))
@@ -160,15 +183,11 @@ def _business(s: Session, doc: CanonicalDocument, row: EdiReceived, partner: dic
     if doc.idempotency_key in existing:
         return [{"rule": "duplicate-order", "line": None, "message": f"order {doc.po_number} (revision "
                  f"{doc.revision}) arrived again in interchange {row.interchange_control}; not processed twice"}]
-    confirmed = s.scalar(select(EdiOutbound.id).where(
-        EdiOutbound.partner_id == partner_id, EdiOutbound.po_number == doc.po_number,
-        EdiOutbound.document_type == "order_acknowledgment").limit(1))
+    confirmed = s.scalar(_SENT, {"partner": partner_id, "po": doc.po_number, "type": "order_acknowledgment"})
     stock = StockCheck(s, refdata, doc) if refdata is not None else None
     available = stock.take if stock is not None else None
     if doc.purpose.value != "new":
-        shipped = s.scalar(select(EdiOutbound.id).where(
-            EdiOutbound.partner_id == partner_id, EdiOutbound.po_number == doc.po_number,
-            EdiOutbound.document_type == "ship_notice").limit(1))
+        shipped = s.scalar(_SENT, {"partner": partner_id, "po": doc.po_number, "type": "ship_notice"})
         if edi is not None and "865" in edi.auto_respond and doc.purpose.value == "change" and shipped is None:
             # Answered line by line from stock, as the order was (an 865, or an ORDRSP to an
             # ORDCHG: queue_document picks the set); nothing for a person to decide.
@@ -197,7 +216,7 @@ def _open_case(s: Session, note: dict[str, Any], partner_id: str, inbox_id: int 
     return case.id
 
 
-def _dead_letter(s: Session, rejected: list[tuple[SetResult, EdiReceived]], partner_id: str,
+def _dead_letter(s: Session, rejected: list[tuple[SetResult, _Filed]], partner_id: str,
                  inbox_id: int | None, job_id: int) -> None:
     if s.scalar(select(DeadLetter.id).where(DeadLetter.job_id == job_id)) is not None:
         return
@@ -217,14 +236,14 @@ def _dead_letter(s: Session, rejected: list[tuple[SetResult, EdiReceived]], part
                              "findings": [f for _, row in rejected for f in row.findings]})
     s.add(dl)
     s.flush()
-    for _, row in rejected:
-        row.dead_letter_id = dl.id
+    s.execute(update(_RECEIVED).where(_RECEIVED.c.id.in_([row.id for _, row in rejected]))
+              .values(dead_letter_id=dl.id))
 
 
 def _update_inbox(s: Session, inbox_id: int | None, batch: EdiBatch, summary: dict[str, Any], ok: bool) -> None:
     if inbox_id is None:
         return
-    entry = s.get(InboxEntry, inbox_id)
+    entry = s.execute(_INBOX_STATE, {"id": inbox_id}).first()
     if entry is None:
         return
     values: dict[str, Any] = {"outcome": {**(entry.outcome or {}), "edi": summary}}
@@ -236,4 +255,26 @@ def _update_inbox(s: Session, inbox_id: int | None, batch: EdiBatch, summary: di
             values["status"] = "failed"
         elif accepted and entry.status == "duplicate" and not any(r.document for r in accepted):
             values["status"] = "processed"
-    s.execute(update(InboxEntry).where(InboxEntry.id == inbox_id).values(**values))
+    s.execute(_SET_INBOX[frozenset(values)], {"b_id": inbox_id, **values})
+
+
+# Built once: these run for every interchange, and building a statement costs more than running it.
+_RECEIVED = cast(Table, EdiReceived.__table__)
+_RECEIVED_COLUMNS = tuple(c.name for c in _RECEIVED.c if c.name != "id")
+_SEEN = cast(Table, EdiSeen.__table__)
+_INBOX = cast(Table, InboxEntry.__table__)
+_OUTBOUND = cast(Table, EdiOutbound.__table__)
+_DOCUMENTS = cast(Table, Document.__table__)
+_RECORDED = select(_RECEIVED.c.id).where(_RECEIVED.c.inbox_id == bindparam("inbox")).limit(1)
+# INSERT … ON CONFLICT DO NOTHING: no row when the partner used the number before; [sqlite, postgresql]
+_INSERT_SEEN = tuple(dialect(_SEEN).on_conflict_do_nothing() for dialect in (sqlite_insert, postgresql_insert))
+_INSERT_RECEIVED = insert(_RECEIVED)
+_INSERT_RECEIVED_ID = insert(_RECEIVED).returning(_RECEIVED.c.id)
+_UPDATE_RECEIVED = update(_RECEIVED).where(_RECEIVED.c.id == bindparam("b_id"))
+_FIND_DOCUMENT = select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.idempotency_key == bindparam("key"))
+_SENT = (select(_OUTBOUND.c.id).where(_OUTBOUND.c.partner_id == bindparam("partner"),
+                                      _OUTBOUND.c.po_number == bindparam("po"),
+                                      _OUTBOUND.c.document_type == bindparam("type")).limit(1))
+_INBOX_STATE = select(_INBOX.c.status, _INBOX.c.outcome).where(_INBOX.c.id == bindparam("id"))
+_SET_INBOX = {keys: update(_INBOX).where(_INBOX.c.id == bindparam("b_id"))
+              for keys in (frozenset({"outcome"}), frozenset({"outcome", "status"}))}

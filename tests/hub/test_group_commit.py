@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from connectors.base import Receipt
 from hub.inbox import BlobStore, DatabaseInbox
 from hub.metrics import Metrics
+from hub.runtime import processing
 from hub.runtime.processing import Processor
 from hub.settings import Settings
 from hub.storage.db import Database
@@ -206,6 +207,8 @@ def test_a_job_that_crashes_in_a_batch_loses_and_doubles_nothing(sqlite_db: Data
         return real(self, snap, outcome, duration_ms)
 
     monkeypatch.setattr(Processor, "_persist", persist)
+    # one batch whatever the machine's load (a slow job must not close the batch before the crash)
+    monkeypatch.setattr(processing, "BATCH_SECONDS", 60.0)
     statuses = processor.process_many(jobs)
     assert statuses == ["done", "done", "crashed", "done", "done"]
     with sqlite_db.reader() as s:
