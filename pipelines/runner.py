@@ -45,6 +45,16 @@ class Message:
     documents: list[CanonicalDocument] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
     existing_ids: dict[str, int] = field(default_factory=dict)  # idempotency key → document id
+    stored_ids: dict[str, int] = field(default_factory=dict)  # idempotency key → the row this receipt wrote
+    dumped: dict[int, tuple[CanonicalDocument, Any]] = field(default_factory=dict)  # id(doc) → (doc, its JSON)
+
+    def canonical_json(self, doc: CanonicalDocument) -> Any:
+        """``doc.model_dump(mode="json")``, once per document object of this message (the
+        document row and the EDI set's record store the same JSON)."""
+        hit = self.dumped.get(id(doc))
+        if hit is None or hit[0] is not doc:
+            hit = self.dumped[id(doc)] = (doc, doc.model_dump(mode="json"))
+        return hit[1]
 
 
 class StageContext(Protocol):

@@ -88,7 +88,7 @@ async def post_edi(request: Request, principal: Ingestor, hub: HubDep, prefer: s
         raise Problem(400, "Not EDI", "the body is not an X12 (ISA) or EDIFACT (UNA/UNB) interchange")
     receipt = Receipt(partner_id=ic.sender_id.strip(), channel="edi-http", content_type=request.headers.get(
         "content-type"), correlation_id=x_correlation_id or uuid.uuid4().hex, meta={"api_key": principal.name})
-    stored = await run_in_threadpool(_inbox(hub).store, receipt, body)
+    stored = await _inbox(hub).store_async(receipt, body, ic)
     hub.metrics.received.labels("edi-http", "duplicate" if stored.already_seen else "stored").inc()
     if principal.partner_id and principal.partner_id != receipt.partner_id:
         raise Problem(403, "Forbidden", f"key {principal.name!r} may only send for {principal.partner_id!r}")

@@ -13,9 +13,11 @@ Usage:
 
 from __future__ import annotations
 
-from typing import IO, Any
+from functools import cache
+from typing import IO, Any, cast
 
-from sqlalchemy import select
+from anyio import to_thread
+from sqlalchemy import Select, Table, bindparam, select
 
 from canonical.errors import CrossdockError
 from connectors.base import Receipt, StoredReceipt
@@ -42,16 +44,30 @@ def envelope_of(raw: bytes) -> Interchange | None:
         return None
 
 
-def _profiles(db: Database) -> list[dict[str, Any]]:
-    with db.reader() as s:
-        return [{**row.profile, "id": row.id} for row in s.scalars(select(Partner).where(Partner.active))]
+def _profiles_naming(db: Database, section: str, key: str, value: str) -> list[dict[str, Any]]:
+    """The active profiles whose ``<section>.<key>`` is ``value``, read in SQL: a hub with hundreds
+    of partners reads the one or two that match for each interchange, not all of them."""
+    with db.read_connection() as conn:
+        return [{**profile, "id": partner_id}
+                for partner_id, profile in conn.execute(_naming(section, key), {"value": value})]
+
+
+_PARTNERS = cast(Table, Partner.__table__)
+
+
+@cache
+def _naming(section: str, key: str) -> Select[Any]:
+    return (select(_PARTNERS.c.id, _PARTNERS.c.profile)
+            .where(_PARTNERS.c.active.is_(True),
+                   _PARTNERS.c.profile[section][key].as_string() == bindparam("value"))
+            .order_by(_PARTNERS.c.id))
 
 
 def partner_for_envelope(db: Database, sender: str, receiver: str) -> str | None:
     """The partner whose profile names ``sender`` (and, preferably, ``receiver`` as us)."""
     sender, receiver = sender.strip(), receiver.strip()
     fallback = None
-    for profile in _profiles(db):
+    for profile in _profiles_naming(db, "edi", "interchange_id", sender):
         edi = edi_profile(profile)
         if edi is None or edi.interchange_id != sender:
             continue
@@ -63,7 +79,7 @@ def partner_for_envelope(db: Database, sender: str, receiver: str) -> str | None
 
 def as2_partner(db: Database, as2_id: str) -> AS2PartnerConfig | None:
     """The AS2 configuration of the partner whose ``as2.as2_id`` is ``as2_id``."""
-    for profile in _profiles(db):
+    for profile in _profiles_naming(db, "as2", "as2_id", as2_id):
         raw = profile.get("as2")
         if raw and raw.get("as2_id") == as2_id:
             return AS2PartnerConfig.model_validate(raw)
@@ -82,14 +98,28 @@ class EdiInbox:
         raw = body if isinstance(body, bytes) else body.read()
         ic = envelope_of(raw)
         if ic is not None:
-            found = partner_for_envelope(self.db, ic.sender_id, ic.receiver_id)
-            if found is not None:
-                receipt.meta.setdefault("transport_partner", receipt.partner_id)
-                receipt.partner_id = found
+            self._resolve(receipt, ic)
         stored = self.inbox.store(receipt, raw)
         if stored.already_seen:
             self._refuse(receipt.partner_id, raw, stored.receipt_id)
         return stored
+
+    async def store_async(self, receipt: Receipt, raw: bytes, ic: Interchange | None) -> StoredReceipt:
+        """``store`` for the event loop, ``ic`` being the first envelope (read already): the receipt
+        joins the inbox's group commit with the other requests', as JSON receipts do."""
+        if ic is not None:
+            await to_thread.run_sync(self._resolve, receipt, ic)
+        stored = await self.inbox.store_async(receipt, raw)
+        if stored.already_seen:
+            await to_thread.run_sync(self._refuse, receipt.partner_id, raw, stored.receipt_id)
+        return stored
+
+    def _resolve(self, receipt: Receipt, ic: Interchange) -> None:
+        """The partner is the one whose profile names the envelope's sender (and us)."""
+        found = partner_for_envelope(self.db, ic.sender_id, ic.receiver_id)
+        if found is not None:
+            receipt.meta.setdefault("transport_partner", receipt.partner_id)
+            receipt.partner_id = found
 
     def _refuse(self, partner_id: str, raw: bytes, inbox_id: int) -> None:
         with self.db.session() as s:

@@ -47,8 +47,9 @@ _REPLIES = ("order_acknowledgment", "ship_notice", "invoice")
 
 
 def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcome, dead_lettered: bool,
-               refdata: ReferenceData | None = None) -> None:
-    """See the module docstring."""
+               refdata: ReferenceData | None = None, inbox_values: dict[str, Any] | None = None) -> None:
+    """See the module docstring. ``inbox_values``: the receipt's new status and outcome, not written
+    yet (the caller writes them after this adds the EDI summary); None: read and update the row."""
     message = outcome.message
     batch = message.data
     if not isinstance(batch, EdiBatch):
@@ -81,7 +82,8 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
     for result in batch.sets:
         if result.interchange in batch.replays:
             continue
-        row = _file_set(s, result, batch, partner_id, inbox_id, message.existing_ids)
+        row = _file_set(s, result, batch, partner_id, inbox_id, message.existing_ids, message.stored_ids,
+                        message.canonical_json)
         if result.status == "rejected":
             rejected.append((result, row))
         elif result.document is not None and not dead_lettered:
@@ -92,7 +94,7 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
                 summary["cases"].append(_open_case(s, note, partner_id, inbox_id, job_id, row.document_id))
     if rejected and not dead_lettered:
         _dead_letter(s, rejected, partner_id, inbox_id, job_id)
-    _update_inbox(s, inbox_id, batch, summary, outcome.ok)
+    _update_inbox(s, inbox_id, batch, summary, outcome.ok, inbox_values)
 
 
 def _first_time(s: Session, partner_id: str, sender: str, control: str, inbox_id: int | None) -> bool:
@@ -134,19 +136,20 @@ def _received(**values: Any) -> dict[str, Any]:
 
 
 def _file_set(s: Session, r: SetResult, batch: EdiBatch, partner_id: str, inbox_id: int | None,
-              existing: dict[str, int]) -> _Filed:
+              existing: dict[str, int], stored: dict[str, int], canonical: Any) -> _Filed:
     ic = batch.interchanges[r.interchange]
     doc = r.document
     doc_id = None
     if doc is not None:
-        doc_id = existing.get(doc.idempotency_key) or s.scalar(_FIND_DOCUMENT, {"key": doc.idempotency_key})
+        key = doc.idempotency_key
+        doc_id = existing.get(key) or stored.get(key) or s.scalar(_FIND_DOCUMENT, {"key": key})
     control, po_number, findings = ic.control_number.strip(), _po_number(doc), [_finding(f) for f in r.findings]
     row_id = s.scalar(_INSERT_RECEIVED_ID, _received(
         inbox_id=inbox_id, partner_id=partner_id, standard=ic.standard, interchange_control=control,
         group_control=r.group.control_number if r.group else None, set_id=r.transaction.set_id,
         control_number=r.transaction.control_number, status=r.status, document_id=doc_id,
         document_type=doc.document_type if doc else None, po_number=po_number,
-        canonical=doc.model_dump(mode="json") if doc is not None else None, findings=findings))
+        canonical=canonical(doc) if doc is not None else None, findings=findings))
     return _Filed(int(row_id), inbox_id, control, po_number, doc_id, findings)
 
 
@@ -240,22 +243,32 @@ def _dead_letter(s: Session, rejected: list[tuple[SetResult, _Filed]], partner_i
               .values(dead_letter_id=dl.id))
 
 
-def _update_inbox(s: Session, inbox_id: int | None, batch: EdiBatch, summary: dict[str, Any], ok: bool) -> None:
+def _update_inbox(s: Session, inbox_id: int | None, batch: EdiBatch, summary: dict[str, Any], ok: bool,
+                  pending: dict[str, Any] | None) -> None:
+    """The EDI summary into the receipt's outcome, and its status where the sets decide it: into
+    ``pending`` (written by the caller) when given, else into the row."""
     if inbox_id is None:
         return
-    entry = s.execute(_INBOX_STATE, {"id": inbox_id}).first()
-    if entry is None:
-        return
-    values: dict[str, Any] = {"outcome": {**(entry.outcome or {}), "edi": summary}}
+    if pending is not None:
+        status, before = pending["status"], pending["outcome"]
+    else:
+        entry = s.execute(_INBOX_STATE, {"id": inbox_id}).first()
+        if entry is None:
+            return
+        status, before = entry.status, entry.outcome
+    values: dict[str, Any] = {"outcome": {**(before or {}), "edi": summary}}
     if ok:
         accepted = [r for r in batch.sets if r.status in ("accepted", "ack") and r.interchange not in batch.replays]
         if batch.replays and len(batch.replays) == len(batch.interchanges):
             values["status"] = "duplicate"
         elif batch.rejected() and not accepted:
             values["status"] = "failed"
-        elif accepted and entry.status == "duplicate" and not any(r.document for r in accepted):
+        elif accepted and status == "duplicate" and not any(r.document for r in accepted):
             values["status"] = "processed"
-    s.execute(_SET_INBOX[frozenset(values)], {"b_id": inbox_id, **values})
+    if pending is not None:
+        pending.update(values)
+    else:
+        s.execute(_SET_INBOX[frozenset(values)], {"b_id": inbox_id, **values})
 
 
 # Built once: these run for every interchange, and building a statement costs more than running it.

@@ -116,6 +116,7 @@ class _Snapshot:
     document_id: int | None
     payload: dict[str, Any]
     received_at: datetime
+    inbox_values: dict[str, Any] | None = None  # the receipt's new status and outcome, written last
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,8 @@ class Processor:
         # runs a partner's later interchange before them (see ``_read_earlier_first``).
         self._taken: dict[int, int] = {}  # job id -> the thread that took it
         self._released = threading.Condition()
+        self._batching: set[int] = set()  # threads inside ``process_many`` (they may be handed jobs)
+        self._handoff: dict[int, list[int]] = {}  # thread -> jobs handed to it (``_settle``)
 
     # ------------------------------------------------------------------ entry point
     def process(self, job_id: int) -> str:
@@ -195,22 +198,74 @@ class Processor:
         if not self.db.is_sqlite or self.db.in_batch:  # PostgreSQL has row locks, not one writer: no batches
             return [self._process_logged(job_id) for job_id in job_ids]
         statuses: dict[int, str] = dict.fromkeys(job_ids, "skipped")  # another thread runs any not taken here
-        later: list[int] = []
-        rest = self._take(job_ids)
+        me = threading.get_ident()
+        with self._released:
+            self._batching.add(me)
+        pending = sorted(self._take(job_ids))  # in the order they came (a partner's interchanges are read in turn)
+        alone: list[int] = []
         try:
-            while rest:
-                done = self._batch(rest, statuses, later)
-                rest = rest[done:]
-        finally:  # the batches are committed (or rolled back): a waiting thread may look again
-            self._release([job_id for job_id in job_ids if job_id not in later])
-        for job_id in later:
+            retried = False
+            while pending:
+                later: list[int] = []
+                waits: dict[int, int] = {}  # a job put back -> the earlier interchange it waits for
+                rest = pending
+                while rest:
+                    done = self._batch(rest, statuses, later, waits)
+                    rest = rest[done:]
+                pending, more = self._settle(pending, later, waits, retry=not retried)
+                alone += more
+                retried = retried or bool(set(pending) & set(later))
+        finally:
+            with self._released:  # the batches are committed (or rolled back): a waiting thread may look again
+                self._batching.discard(me)
+                for job_id in self._handoff.pop(me, []):  # handed over after the last look: run alone below
+                    alone.append(job_id)
+                for job_id in pending:
+                    if job_id not in alone:
+                        self._taken.pop(job_id, None)
+                self._released.notify_all()
+        for job_id in alone:
             self._release([job_id])
             statuses[job_id] = self._process_logged(job_id)
         return [statuses[job_id] for job_id in job_ids]
 
-    def _batch(self, job_ids: list[int], statuses: dict[int, str], later: list[int]) -> int:
+    def _settle(self, ran: list[int], later: list[int], waits: dict[int, int], *,
+                retry: bool) -> tuple[list[int], list[int]]:
+        """After a round of batches: release what ran, hand each job put back to the thread that
+        reads the earlier interchange it waits for, and take what other threads handed here.
+
+        A burst of one partner's interchanges split over two threads would otherwise be read
+        one transaction at a time (each job waiting for the other thread's); handed over, the
+        thread that reads a partner's interchanges reads the next ones in its next batch. Returns
+        (the jobs for this thread's next round, the jobs to run alone). The hand-over happens
+        under the same lock as that thread's last look at what it was handed
+        (``process_many``), so a job handed over is never left behind.
+        """
+        me = threading.get_ident()
+        deferred = set(later)
+        again: list[int] = []
+        alone: list[int] = []
+        with self._released:
+            for job_id in ran:
+                if job_id not in deferred:
+                    self._taken.pop(job_id, None)
+            for job_id in later:
+                holder = self._taken.get(waits.get(job_id, -1))
+                if holder is not None and holder != me and holder in self._batching:
+                    self._taken[job_id] = holder
+                    self._handoff.setdefault(holder, []).append(job_id)
+                elif retry and job_id in waits:
+                    again.append(job_id)  # what it waited for is read (or nobody holds it): once more in a batch
+                else:
+                    alone.append(job_id)
+            again.extend(self._handoff.pop(me, []))
+            self._released.notify_all()
+        return sorted(again), alone
+
+    def _batch(self, job_ids: list[int], statuses: dict[int, str], later: list[int], waits: dict[int, int]) -> int:
         """One write transaction for the first of ``job_ids``, until BATCH_SECONDS have passed (the
-        other writers of the process wait meanwhile); returns how many it took."""
+        other writers of the process wait meanwhile); returns how many it took. A job put back for
+        an earlier interchange goes to ``later``, and ``waits`` says which one it waits for."""
         finished: list[tuple[str, str, int | None]] = []
         taken: dict[int, str] = {}
         deferred: list[int] = []
@@ -218,7 +273,7 @@ class Processor:
             with self.db.batch():
                 deadline = time.monotonic() + BATCH_SECONDS
                 for job_id in job_ids:
-                    status = self._run(job_id, finished, ingest_only=True)
+                    status = self._run(job_id, finished, ingest_only=True, waits=waits)
                     if status == _LATER:
                         deferred.append(job_id)
                     else:
@@ -251,7 +306,7 @@ class Processor:
                 self.notify(inbox_id)
 
     def _run(self, job_id: int, finished: list[tuple[str, str, int | None]], *, ingest_only: bool = False,
-             helping: bool = False) -> str:
+             helping: bool = False, waits: dict[int, int] | None = None) -> str:
         snap, message = self._load(job_id, ingest_only=ingest_only)
         before: int | None = None
         while isinstance(message, _Earlier):  # each earlier interchange of the partner first
@@ -259,6 +314,8 @@ class Processor:
             if helping or message.job_id == before or not self._read_earlier_first(
                     job_id, message.job_id, finished):
                 if ingest_only:
+                    if waits is not None:
+                        waits[job_id] = message.job_id
                     return _LATER
                 self._hand_back(job_id)  # distributed: the relay publishes it again in turn
                 return "skipped"
@@ -451,7 +508,10 @@ class Processor:
                     self._dead_letter(s, snap, outcome)
                 if snap.kind == "ingest" and action is not Action.RETRY:  # EDI: acks, control numbers
                     record_edi(s, job_id=snap.job_id, inbox_id=snap.inbox_id, outcome=outcome,
-                               dead_lettered=action is Action.DEAD_LETTER, refdata=self.context.refdata)
+                               dead_lettered=action is Action.DEAD_LETTER, refdata=self.context.refdata,
+                               inbox_values=snap.inbox_values)
+                if snap.inbox_values is not None:  # one write of the receipt's state, with the EDI summary
+                    s.execute(_SET_INBOX, {"b_id": snap.inbox_id, **snap.inbox_values})
                 log.info("job.finished", kind=snap.kind, status=new_status, stage=outcome.stage,
                          error=str(outcome.error) if outcome.error else None)
                 return new_status if action is not Action.IGNORE else "duplicate"
@@ -459,8 +519,9 @@ class Processor:
             return "skipped"
 
     def _set_inbox(self, s: Session, snap: _Snapshot, status: str, outcome: dict[str, Any]) -> None:
+        """The receipt's new state: written at the end of ``_persist`` (after the EDI record adds to it)."""
         if snap.kind == "ingest" and snap.inbox_id is not None:
-            s.execute(_SET_INBOX, {"b_id": snap.inbox_id, "status": status, "outcome": outcome})
+            snap.inbox_values = {"status": status, "outcome": outcome}
 
     def _succeeded(self, s: Session, snap: _Snapshot, outcome: Outcome) -> None:
         s.execute(_RESOLVE_DEAD_LETTER, {"b_job": snap.job_id, "status": "resolved", "resolved_at": utcnow()})
@@ -480,7 +541,7 @@ class Processor:
             row = Document(inbox_id=snap.inbox_id, partner_id=message.partner_id,
                            document_type=doc.document_type, idempotency_key=key,
                            business_key=doc.business_key, revision=str(doc.revision_of),
-                           direction="inbound", status="accepted", canonical=doc.model_dump(mode="json"),
+                           direction="inbound", status="accepted", canonical=message.canonical_json(doc),
                            fingerprint=order_fingerprint(doc) if isinstance(doc, PurchaseOrder) else None)
             # One statement: the unique idempotency key turns a racing twin's insert into no row
             inserted = s.scalar(_INSERT_DOCUMENT[s.get_bind().dialect.name == "postgresql"], dict(
@@ -495,6 +556,7 @@ class Processor:
                 message.existing_ids[key] = existing  # what follows (EDI answers) treats it as seen
                 continue
             row.id = inserted  # a transient row: its values, for the outbox and the hooks below
+            message.stored_ids[key] = inserted
             ids.append(row.id)
             new.append(row)
         for row in new:

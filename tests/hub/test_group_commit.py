@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from connectors.base import Receipt
 from hub.inbox import BlobStore, DatabaseInbox
@@ -287,3 +287,44 @@ def test_a_later_interchange_reads_the_earlier_one_first(sqlite_db: Database, tm
         finished = r.execute(select(Job.inbox_id, Job.finished_at).order_by(Job.finished_at)).all()
     assert [inbox_id for inbox_id, _ in finished] == [s.receipt_id for s in stored]
     assert sorted(notified) == [s.receipt_id for s in stored]
+
+
+def test_a_burst_split_over_two_threads_is_read_in_order_and_in_group_commits(
+        sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One partner's interchanges taken by two threads: the second thread's wait for earlier ones
+    the first thread holds; they are handed to the first thread, which reads them in its next
+    batch (a few commits), instead of one transaction each after waiting."""
+    processor, notified = _processor(sqlite_db, tmp_path)
+    inbox = DatabaseInbox(sqlite_db, blobs=BlobStore(tmp_path / "blobs"))
+    stored = [inbox.store(_receipt(), _interchange(n)) for n in range(1, 33)]
+    with sqlite_db.reader() as r:
+        jobs = list(r.scalars(select(Job.id).order_by(Job.inbox_id)))
+    monkeypatch.setattr(processing, "BATCH_SECONDS", 60.0)  # batches end with their jobs, whatever the load
+    real = Processor._batch
+    second_done = threading.Event()
+
+    def batch(self: Processor, job_ids: list[int], *rest: Any) -> int:
+        if threading.current_thread() is first and not second_done.is_set():
+            done = real(self, job_ids[:8], *rest)  # the first thread's first batch: 8 of its 16
+            second.start()  # meanwhile the second thread takes the next 16: they wait for the first's 9th ...
+            second_done.wait(10)
+            return done
+        return real(self, job_ids, *rest)
+
+    monkeypatch.setattr(Processor, "_batch", batch)
+    commits: list[int] = []
+    event.listen(sqlite_db.engine, "commit", lambda conn: commits.append(1))
+    first = threading.Thread(target=processor.process_many, args=(jobs[:16],))
+    second = threading.Thread(target=lambda: (processor.process_many(jobs[16:]), second_done.set()))
+    first.start()
+    first.join(30)
+    second.join(30)
+    assert not first.is_alive() and not second.is_alive()
+    with sqlite_db.reader() as r:
+        finished = r.execute(select(Job.inbox_id, Job.attempts, Job.status).order_by(Job.finished_at, Job.id)).all()
+        assert r.scalar(select(func.count()).select_from(Document)) == 32
+    assert [inbox_id for inbox_id, _, _ in finished] == [s.receipt_id for s in stored]  # in arrival order
+    assert {(attempts, status) for _, attempts, status in finished} == {(1, "done")}  # each read once
+    assert len(commits) <= 4, f"{len(commits)} commits for 32 interchanges"  # not one per interchange
+    assert sorted(notified) == [s.receipt_id for s in stored]
+    assert not processor._taken and not processor._handoff and not processor._batching
