@@ -4,6 +4,10 @@ Every lookup excludes documents with the idempotency key being checked, and retu
 latest revision where the protocol asks for one. Lookups read inbound documents, except a
 purchase order, which may also be one Crossdock sent to a supplier. Canonical JSON is turned back into models.
 
+Each lookup reads only the rows that can match, found through an index (business key, the
+canonical PO number, buyer or seller and date, the order fingerprint, or ``ship_notice_orders``
+for the orders on ship notices), and reads all of them: there is no row cap to hide any.
+
 Usage:
     history = DbHistory(db, exclude_key=po.idempotency_key)
     history.purchase_order("PO-1", buyer_id="ACME")
@@ -14,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, Table, bindparam, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from canonical.documents import (
     CanonicalDocument,
@@ -26,28 +32,72 @@ from canonical.documents import (
     ShipNotice,
 )
 from hub.storage.db import Database
-from hub.storage.tables import Document
+from hub.storage.ops_tables import ShipNoticeOrder
+from hub.storage.tables import Document, JsonText
 
-__all__ = ["DbHistory", "latest_revision"]
+__all__ = ["DbHistory", "latest_revision", "record_ship_notice_orders"]
 
 D = TypeVar("D", bound=CanonicalDocument)
 
 
-_DOCS = Document.__table__
+_DOCS = cast(Table, Document.__table__)
+_SHIPPED = cast(Table, ShipNoticeOrder.__table__)
+
+
+def _at(*path: str) -> JsonText:
+    """The canonical JSON at ``path``, as text, as the expression indexes on documents have it
+    (``hub.storage.tables``): the same rendering is what lets the database use them."""
+    return JsonText(_DOCS.c.canonical, *path)
 
 
 @cache
-def _statement(directions: tuple[str, ...], by_key: bool, exclude: bool, since: bool) -> Select[Any]:
-    """The lookup's statement, built once per shape (the detectors run it for every document)."""
+def _statement(directions: tuple[str, ...], exclude: bool, by: str) -> Select[Any]:
+    """The lookup's statement, built once per shape (the detectors run it for every document).
+
+    ``by`` is what narrows it, each through an index: ``business_key``; ``po_number`` (the
+    canonical one); ``buyer_since``/``seller_since`` (the canonical buyer or seller, and the
+    order or invoice date from ``since``); ``fingerprint`` (the keys of the buyer's that ever
+    had that content); ``shipped_po`` (the ship notices with that PO among their orders).
+    No row limit: a limit would hide matching rows once there are more than it.
+    """
     c = _DOCS.c
     stmt = select(_DOCS).where(c.document_type == bindparam("document_type"), c.direction.in_(directions))
-    if by_key:
+    if by == "business_key":
         stmt = stmt.where(c.business_key == bindparam("business_key"))
+    elif by == "po_number":
+        stmt = stmt.where(_at("po_number") == bindparam("po_number"))
+    elif by == "buyer_since":
+        stmt = stmt.where(_at("buyer", "id") == bindparam("party"), _at("order_date") >= bindparam("since"))
+    elif by == "seller_since":
+        stmt = stmt.where(_at("seller", "id") == bindparam("party"), _at("invoice_date") >= bindparam("since"))
+    elif by == "fingerprint":  # every revision of the keys that ever had this content
+        had = select(c.business_key).where(c.fingerprint == bindparam("fingerprint"),
+                                           c.business_key.like(bindparam("prefix"), escape="/"))
+        stmt = stmt.where(c.business_key.in_(had))
+    elif by == "shipped_po":
+        stmt = stmt.where(c.id.in_(select(_SHIPPED.c.document_id)
+                                   .where(_SHIPPED.c.po_number == bindparam("po_number"))))
+    else:
+        raise ValueError(f"unknown lookup {by!r}")
     if exclude:
         stmt = stmt.where(c.idempotency_key != bindparam("exclude_key"))
-    if since:
-        stmt = stmt.where(c.created_at >= bindparam("since"))
-    return stmt.order_by(c.id).limit(5000)
+    return stmt.order_by(c.id)
+
+
+def record_ship_notice_orders(s: Session | Connection, rows: Sequence[Any]) -> None:
+    """Index the PO numbers of the received ship notices among ``rows`` (new ``documents``
+    rows, in the transaction that inserts them) for ``DbHistory.ship_notices_for``."""
+    refs = [{"document_id": r.id, "po_number": po} for r in rows
+            if r.document_type == "ship_notice" and r.direction == "inbound"
+            for po in sorted({str(o["po_number"]) for o in (r.canonical or {}).get("orders") or []
+                              if isinstance(o, dict) and o.get("po_number")})]
+    if refs:
+        s.execute(insert(_SHIPPED), refs)
+
+
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern (escape character ``/``) matching what starts with ``text``."""
+    return "".join(f"/{ch}" if ch in "/%_" else ch for ch in text) + "%"
 
 
 def latest_revision(rows: Sequence[Any]) -> Any | None:
@@ -61,19 +111,13 @@ class DbHistory:
         self.db = db
         self.exclude_key = exclude_key
 
-    def _rows(self, document_type: str, business_key: str | None = None, *,
-              directions: tuple[str, ...] = ("inbound",), **where: Any) -> list[Any]:
+    def _rows(self, document_type: str, by: str, *, directions: tuple[str, ...] = ("inbound",),
+              **params: Any) -> list[Any]:
         """Rows of the documents table (attribute access as on ``Document``), oldest first."""
-        params: dict[str, Any] = {"document_type": document_type, "business_key": business_key,
-                                  "exclude_key": self.exclude_key, "since": where.get("since")}
-        stmt = _statement(directions, business_key is not None, bool(self.exclude_key), "since" in where)
-        if where.get("fingerprint"):  # every revision of the keys that ever had this content
-            had = (select(_DOCS.c.business_key)
-                   .where(_DOCS.c.fingerprint == where["fingerprint"],
-                          _DOCS.c.business_key.startswith(f"{where['buyer']}/", autoescape=True)))
-            stmt = stmt.where(_DOCS.c.business_key.in_(had))
+        stmt = _statement(directions, bool(self.exclude_key), by)
         with self.db.read_connection() as conn:
-            return list(conn.execute(stmt, params).all())
+            return list(conn.execute(stmt, {"document_type": document_type, "exclude_key": self.exclude_key,
+                                            **params}).all())
 
     @staticmethod
     def _model(row: Any | None, model: type[D]) -> D | None:
@@ -84,17 +128,18 @@ class DbHistory:
         # answer it). The buyer in the business key tells the two apart.
         both = ("inbound", "outbound")
         if buyer_id is None:
-            rows = [r for r in self._rows("purchase_order", directions=both)
+            rows = [r for r in self._rows("purchase_order", "po_number", directions=both, po_number=po_number)
                     if r.canonical.get("po_number") == po_number]
         else:
-            rows = self._rows("purchase_order", f"{buyer_id}/{po_number}", directions=both)
+            rows = self._rows("purchase_order", "business_key", directions=both,
+                              business_key=f"{buyer_id}/{po_number}")
         return self._model(latest_revision(rows), PurchaseOrder)
 
     def orders_from_buyer(self, buyer_id: str, *, since: date,
                           fingerprint: str | None = None) -> Sequence[PurchaseOrder]:
         latest: dict[str, Any] = {}
-        rows = self._rows("purchase_order", fingerprint=fingerprint, buyer=buyer_id) if fingerprint \
-            else self._rows("purchase_order")
+        rows = self._rows("purchase_order", "fingerprint", fingerprint=fingerprint, prefix=_like_prefix(f"{buyer_id}/")) \
+            if fingerprint else self._rows("purchase_order", "buyer_since", party=buyer_id, since=since.isoformat())
         for r in rows:
             c = r.canonical
             if c.get("buyer", {}).get("id") != buyer_id or str(c.get("order_date", "")) < since.isoformat():
@@ -105,13 +150,13 @@ class DbHistory:
         return [PurchaseOrder.model_validate(r.canonical) for r in latest.values()]
 
     def confirmed_acknowledgment(self, po_number: str, *, buyer_id: str) -> OrderAcknowledgment | None:
-        rows = [r for r in self._rows("order_acknowledgment")
+        rows = [r for r in self._rows("order_acknowledgment", "po_number", po_number=po_number)
                 if r.canonical.get("po_number") == po_number and r.canonical.get("buyer", {}).get("id") == buyer_id]
         return self._model(latest_revision(rows), OrderAcknowledgment)
 
     def ship_notices_for(self, po_number: str, *, buyer_id: str | None = None) -> Sequence[ShipNotice]:
         latest: dict[str, Any] = {}
-        for r in self._rows("ship_notice"):
+        for r in self._rows("ship_notice", "shipped_po", po_number=po_number):
             if not any(o.get("po_number") == po_number for o in r.canonical.get("orders", [])):
                 continue
             held = latest.get(r.business_key)
@@ -120,12 +165,15 @@ class DbHistory:
         return [ShipNotice.model_validate(r.canonical) for r in latest.values()]
 
     def ship_notice(self, shipment_id: str, *, seller_id: str) -> ShipNotice | None:
-        return self._model(latest_revision(self._rows("ship_notice", f"{seller_id}/{shipment_id}")), ShipNotice)
+        rows = self._rows("ship_notice", "business_key", business_key=f"{seller_id}/{shipment_id}")
+        return self._model(latest_revision(rows), ShipNotice)
 
     def invoice(self, invoice_number: str, *, seller_id: str) -> Invoice | None:
-        return self._model(latest_revision(self._rows("invoice", f"{seller_id}/{invoice_number}")), Invoice)
+        rows = self._rows("invoice", "business_key", business_key=f"{seller_id}/{invoice_number}")
+        return self._model(latest_revision(rows), Invoice)
 
     def invoices_from(self, seller_id: str, *, since: date) -> Sequence[Invoice]:
-        return [Invoice.model_validate(r.canonical) for r in self._rows("invoice")
+        return [Invoice.model_validate(r.canonical)
+                for r in self._rows("invoice", "seller_since", party=seller_id, since=since.isoformat())
                 if r.canonical.get("seller", {}).get("id") == seller_id
                 and str(r.canonical.get("invoice_date", "")) >= since.isoformat()]

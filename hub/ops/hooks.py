@@ -3,7 +3,8 @@
 * ``park``: a change that waits for its original: the job becomes ``waiting`` (not swept),
   keyed by the order's business key.
 * ``after_accept``: new documents wake the revisions waiting for them (closing their
-  waiting cases), mark older revisions superseded and record auto-resolved cases.
+  waiting cases), mark older revisions superseded, record auto-resolved cases and index the
+  orders of new ship notices (for the detectors' history).
 * ``open_found``: a ``CasesFound`` outcome opens one scored case per detection.
 
 Usage (from ``Processor``):
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, select, update
 
 from hub.ops.cases import event, open_cases
+from hub.ops.history import record_ship_notice_orders
 from hub.ops.stages import CasesFound, WaitingForOriginal
 from hub.storage.tables import Attempt, Case, Document, InboxEntry, Job, utcnow
 
@@ -76,6 +78,7 @@ _WAITING = select(Job.__table__.c.id).where(Job.__table__.c.status == "waiting",
 def after_accept(s: Session, *, inbox_id: int | None, job_id: int, message: Message,
                  new: list[Document], refdata: ReferenceData) -> None:
     keys = sorted({row.business_key for row in new})
+    record_ship_notice_orders(s, new)
     for row in new:
         if row.document_type == "purchase_order" and row.revision not in ("0", ""):
             s.execute(update(Document).where(Document.business_key == row.business_key,

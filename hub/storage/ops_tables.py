@@ -4,6 +4,8 @@ reference_data    items, customers, price lists, stock and units imported by
                   ``crossdock refdata import`` (one row per record, the record as JSON)
 case_events       every change to a case: opened, assigned, commented, approved, resolved ...
 dead_letter_edits edits made before a replay: editor, reason, the diff, old and new receipt
+ship_notice_orders the purchase orders each received ship notice ships against (a notice may
+                  ship several), for looking the earlier notices of an order up by index
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.storage.tables import Base, Id, utcnow
 
-__all__ = ["CaseEvent", "DeadLetterEdit", "RefRecord"]
+__all__ = ["CaseEvent", "DeadLetterEdit", "RefRecord", "ShipNoticeOrder"]
 
 
 class RefRecord(Base):
@@ -54,3 +56,13 @@ class DeadLetterEdit(Base):
     to_inbox_id: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
     diff: Mapped[str] = mapped_column(Text)
     __table_args__ = (Index("ix_dead_letter_edits_dl", "dead_letter_id"),)
+
+
+class ShipNoticeOrder(Base):
+    """One row per (received ship notice, PO number on it); written with the document
+    (``hub.ops.hooks.after_accept``), read by ``hub.ops.history.DbHistory.ship_notices_for``."""
+
+    __tablename__ = "ship_notice_orders"
+    document_id: Mapped[int] = mapped_column(Id, ForeignKey("documents.id"), primary_key=True, autoincrement=False)
+    po_number: Mapped[str] = mapped_column(String(80), primary_key=True)
+    __table_args__ = (Index("ix_ship_notice_orders_po", "po_number"),)
