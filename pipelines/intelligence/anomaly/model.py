@@ -122,8 +122,10 @@ class AnomalyConfig:
     # resends in all), at a binomial chance of at most duplicate_hours_alpha against the share
     # of the flow's hours with documents that had a resend in the baseline_weeks before (at
     # least duplicate_hours_floor), the resends at least min_duplicate_hours_share of the
-    # window's documents; a timeout's burst is one hour, however many it resends
-    duplicate_hours_windows: tuple[int, ...] = (3, 6, 12)
+    # window's documents; a timeout's burst is one hour, however many it resends. Every length
+    # from 3 to 12 hours: with only 3, 6 and 12 a storm of 7 or 8 hours is cut short by the
+    # 6-hour window and watered down by the quiet hours the 12-hour one adds
+    duplicate_hours_windows: tuple[int, ...] = tuple(range(3, 13))
     min_duplicate_hours: int = 3
     min_duplicate_hours_share: float = 0.25
     duplicate_hours_floor: float = 0.02

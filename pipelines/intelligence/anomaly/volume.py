@@ -249,7 +249,8 @@ def _duplicates(series: _Series, partner: str, document_type: str, t: int, end: 
 def _resend_hours(series: _Series, partner: str, document_type: str, t: int, end: datetime,
                   config: AnomalyConfig) -> _Finding | None:
     """Resends that go on hour after hour: over each trailing window of
-    ``duplicate_hours_windows``, the hours with resends among the hours with documents as a
+    ``duplicate_hours_windows`` (every length from 3 to 12 hours, so that some window starts
+    where the storm did), the hours with resends among the hours with documents as a
     binomial count against the share of the flow's hours with documents that had a resend in
     the ``baseline_weeks`` before the window (at least ``duplicate_hours_floor``). A timeout
     resending a batch is one hour however big the batch, so a small flow's storm of a few

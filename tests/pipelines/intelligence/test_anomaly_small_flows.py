@@ -1,10 +1,11 @@
 """The checks for what small flows and quiet lanes hide, on golden scenarios: a carrier failing
 a good part of its calls for a day on a quiet lane, a small invoice batch that mostly fails, the
 acknowledgments of a small flow or of one batch slowing down, and resends that go on hour after
-hour (or come where the flow normally has nothing) fire with a message naming the partner, the
-document type and the baseline; a quiet lane's ordinary failures, a burst of bad documents,
-resent documents failing at the usual rate, a single slow hour of a few documents, timeouts'
-bursts and a busy flow's background resends do not."""
+hour (over a window of the storm's own length) or come where the flow normally has nothing fire
+with a message naming the partner, the document type and the baseline; a quiet lane's ordinary
+failures, a burst of bad documents, resent documents failing at the usual rate, a single slow
+hour of a few documents, timeouts' bursts, a partner that often resends and a busy flow's
+background resends do not."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from pipelines.intelligence.anomaly import (
+    AnomalyConfig,
     CarrierAttempt,
     FlowHistory,
     FlowPoint,
@@ -229,6 +231,52 @@ def test_a_busy_flows_background_resends_are_no_storm() -> None:
                         for h in range(8, 18)]
     found = found_over(points, range(9, 19))
     assert "volume_duplicates" not in metrics(found), [d.message for d in found]
+
+
+def storm_of_seven_hours(*, resend_share: float = 0.01) -> list[FlowPoint]:
+    """One order an hour by day, ``resend_share`` of them resent and two timeouts a week; today
+    an order in every hour from 06:00 to 21:00 and, from 10:00 to 17:00, two resends in five of
+    the seven hours (seed 9's FARMCO)."""
+    history = [p for p in flow(business(1.0), resend_share=resend_share, bursts_per_week=2.0, seed=2)
+               if p.hour < MONDAY]
+    resent = {10: 2, 11: 2, 13: 2, 15: 2, 16: 2}
+    return history + [FlowPoint("FARMCO", "850", MONDAY + h * H, 1, duplicates=resent.get(h, 0))
+                      for h in range(6, 22)]
+
+
+def test_a_storm_of_seven_hours_is_judged_over_seven_hours() -> None:
+    """Resends in 5 of the 7 hours since the storm began, where one hour in 22 has one: the
+    6-hour window leaves out its first hour (4 of 6) and the 12-hour one adds the hours before
+    it, with orders and no resends (5 of 11), and neither is improbable enough; every window from
+    3 to 12 hours is judged, so one starts where the storm did."""
+    points = storm_of_seven_hours()
+    found = [d for d in found_over(points, range(10, 30)) if d.evidence["metric"] == "volume_duplicates"]
+    assert found, "no storm"
+    assert found[0].message == ("850 from FARMCO: FARMCO resent orders it had already sent in 5 of its 7 "
+                                "hours with orders since 10:00 (10 of 17); normally 1 hour in 22 has a resend")
+    assert found[0].evidence["window_hours"] == 7 and found[0].evidence["p_value"] <= 1e-5
+    assert found[0].evidence["alert_key"] == "FARMCO|850|volume|spike|2026-03-02"
+    # the windows of 3, 6 and 12 hours alone never saw it
+    fixed = AnomalyConfig(duplicate_hours_windows=(3, 6, 12))
+    history = FlowHistory(points)
+    assert [d.message for h in range(10, 30)
+            for d in detect_flow_anomalies(history, now=MONDAY + h * H, config=fixed)] == []
+
+
+def test_the_same_hours_of_a_partner_that_often_resends_are_no_storm_over_any_window() -> None:
+    """The same five hours of two resends, from a partner that resends a tenth of its orders
+    (a resend in one hour of its five or six with orders): 5 of 7 is a chance of 10⁻³–10⁻², over
+    every window."""
+    assert "volume_duplicates" not in metrics(found_over(storm_of_seven_hours(resend_share=0.1), range(10, 30)))
+
+
+def test_three_timeouts_in_a_long_day_are_no_storm_over_any_window() -> None:
+    """Three timeouts resending 4–5 orders each, in 3 of the day's 10 hours with orders: a burst
+    is one hour, however many it resends (3 of 8 hours since 09:00, a chance of 5·10⁻³)."""
+    history = [p for p in flow(business(1.0), resend_share=0.01, bursts_per_week=2.0, seed=2) if p.hour < MONDAY]
+    points = history + [FlowPoint("FARMCO", "850", MONDAY + h * H, 1, duplicates={9: 5, 13: 4, 16: 5}.get(h, 0))
+                        for h in range(8, 18)]
+    assert "volume_duplicates" not in metrics(found_over(points, range(9, 30)))
 
 
 def bursty_batch() -> list[FlowPoint]:
