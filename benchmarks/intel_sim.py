@@ -303,8 +303,8 @@ def _traffic(rng: np.random.Generator, resends: np.random.Generator, profiles: l
                 ld, lh, wd = local // 24, local % 24, (local // 24) % 7
                 factor = _WEEKDAY_FACTOR[wd] * day_noise[ld - 7] * trend[(ld - 7) // 7]
                 if doc == "810":  # the invoice run: one evening batch on weekdays
-                    share = (0.7 if lh == 18 else 0.3 if lh == 19 else 0.002) if wd < 5 else 0.0
-                    rate[t] = 0.9 * prof.daily_volume * share * factor
+                    batch = (0.7 if lh == 18 else 0.3 if lh == 19 else 0.002) if wd < 5 else 0.0
+                    rate[t] = 0.9 * prof.daily_volume * batch * factor
                 else:
                     busy_day = _last_weekday(START + timedelta(days=int(ld - 7)))
                     rate[t] = prof.daily_volume * _SHAPE[lh] * factor * (1.3 if busy_day else 1.0)
