@@ -12,7 +12,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -20,6 +21,7 @@ from typing import Any, cast
 import structlog
 from sqlalchemy import (
     Connection,
+    Integer,
     Table,
     and_,
     bindparam,
@@ -330,18 +332,62 @@ class Processor:
         with structlog.contextvars.bound_contextvars(job_id=job_id, inbox_id=snap.inbox_id,
                                                      partner=snap.partner_id,
                                                      correlation_id=message.correlation_id if message else None):
-            if snap.kind == "ingest" and message is not None:
+            if snap.kind != "ingest" or message is None:
+                if not self._lease(snap):
+                    return "skipped"  # another worker holds this delivery right now
+                outcome = self._deliver(snap)
+                return self._finish(snap, outcome, started, finished)
+            with self._reading(snap.job_id, message) as mine:
+                if not mine:  # another worker reads this interchange right now
+                    if helping:
+                        self._wait_read(snap.job_id)
+                    return "skipped"
                 outcome = run_stages(INGEST_STAGES, message, self.context,
                                      overrides=self._overrides(message.partner))
                 for stage, seconds in outcome.timings.items():
                     self.metrics.stage_latency.labels(stage).observe(seconds)
-            else:
-                if not self._lease(snap):
-                    return "skipped"  # another worker holds this delivery right now
-                outcome = self._deliver(snap)
-            status = self._persist(snap, outcome, int((time.perf_counter() - started) * 1000))
-            finished.append((snap.kind, status, snap.inbox_id))
-            return status
+                return self._finish(snap, outcome, started, finished)
+
+    def _finish(self, snap: _Snapshot, outcome: Outcome, started: float,
+                finished: list[tuple[str, str, int | None]]) -> str:
+        status = self._persist(snap, outcome, int((time.perf_counter() - started) * 1000))
+        finished.append((snap.kind, status, snap.inbox_id))
+        return status
+
+    @contextmanager
+    def _reading(self, job_id: int, message: Message) -> Iterator[bool]:
+        """Distributed mode: an interchange is read by one worker at a time (yields False when
+        another holds it). A partner's interchanges are read in order, so a worker may read an
+        earlier one for the job in hand (``_read_earlier_first``) while the worker it was
+        published to reads it too; without this both did the work and one rolled back. A
+        PostgreSQL session advisory lock on the job, on a connection of its own: it goes with
+        the connection if the worker dies. Within one process ``_take`` does this already, and
+        only EDI is read in order, so SQLite and other payloads take no lock."""
+        if self.db.is_sqlite or sniff(message.raw[:512]) is None:
+            yield True
+            return
+        key = {"space": _READING_LOCKS, "job": job_id % 2_147_483_647}
+        with self.db.read_engine.connect() as conn:  # autocommit: the lock outlives no transaction
+            mine = bool(conn.execute(_TRY_READ_LOCK, key).scalar())
+            try:
+                yield mine
+            finally:
+                if mine:
+                    try:
+                        conn.execute(_READ_UNLOCK, key)
+                    except Exception as error:  # closed instead (the lock goes with it): never back to the pool
+                        log.warning("reading.unlock_failed", job_id=job_id, error=str(error)[:300])
+                        conn.invalidate()
+
+    def _wait_read(self, job_id: int) -> None:
+        """Until another worker has finished reading ``job_id`` (WAIT_FOR_EARLIER_SECONDS at most)."""
+        deadline = time.monotonic() + WAIT_FOR_EARLIER_SECONDS
+        while time.monotonic() < deadline:
+            with self.db.read_connection() as conn:
+                job = conn.execute(_LOAD_JOB, {"id": job_id}).first()
+            if job is None or job.status not in OPEN_STATES or job.attempts > 0:
+                return
+            time.sleep(0.02)
 
     def _hand_back(self, job_id: int) -> None:
         """A job that must wait: in distributed mode the relay publishes it again once it may run
@@ -689,6 +735,12 @@ def _waits_for_earlier(s: Session | Connection, job: Any) -> bool:
     return bool(s.scalar(select(exists().where(
         earlier.ordering_key == job.ordering_key, earlier.status.in_(OPEN_STATES), earlier.id != job.id,
         or_(theirs < mine, and_(theirs == mine, earlier.id < job.id))))))
+
+
+# Session advisory locks of the interchanges being read (``Processor._reading``): (space, job id)
+_READING_LOCKS = 0x43444B01
+_TRY_READ_LOCK = select(func.pg_try_advisory_lock(bindparam("space", type_=Integer), bindparam("job", type_=Integer)))
+_READ_UNLOCK = select(func.pg_advisory_unlock(bindparam("space", type_=Integer), bindparam("job", type_=Integer)))
 
 
 # The partner's first receipt not read yet, before ``inbox``: EDI replies build on each other
