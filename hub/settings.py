@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: float = Field(
         3600.0, gt=0, description="How often the reconciliation jobs compare the hub's orders with the ERP"
     )
+    reconcile_window_days: int = Field(
+        45, ge=0, description="What a reconciliation run compares: the hub's documents received, and the ERP's records "
+        "created or changed, in this many days back (the other side of each is looked up at any age); 0: everything ever"
+    )
     agents_mode: Literal["live", "dry_run", "off"] = Field(
         "live", description="Resolution agents: live (policies decide: execute, ask for approval or refuse), "
         "dry_run (record what they would have done, act on nothing) or off"

@@ -10,7 +10,7 @@ acknowledgment state, and for an invoice its amounts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from canonical.documents import Invoice
-from connectors.erp import SapS4Gateway
+from connectors.erp import BillingDocument, Delivery, SapS4Gateway
 from hub.partners import partner_dict
 from hub.reconcile.gather import ErpScope
 from hub.storage.edi_tables import EdiOutbound
@@ -40,12 +40,21 @@ def edi_customers(s: Session, scope: ErpScope) -> dict[str, list[str]]:
     return out
 
 
-def erp_partner_documents(gateway: SapS4Gateway, orders: Iterable[HubOrder], customers: dict[str, list[str]]
-                          ) -> list[ErpPartnerDocument]:
-    """Every confirmation, delivery and billing document of these orders that should be EDI."""
+def erp_partner_documents(gateway: SapS4Gateway, orders: Iterable[HubOrder], customers: dict[str, list[str]], *,
+                          deliveries: Sequence[Delivery] | None = None,
+                          billing_documents: Sequence[BillingDocument] | None = None) -> list[ErpPartnerDocument]:
+    """Every confirmation, delivery and billing document of these orders that should be EDI.
+
+    ``deliveries`` and ``billing_documents`` are the ones the run read for its window (None:
+    every one the ERP has, read here); confirmations are read for ``orders`` by number.
+    """
     ours = {o.erp_number: o for o in orders if o.erp_number and o.partner_id in customers}
     if not ours:
         return []
+    if deliveries is None:
+        deliveries = gateway.read_deliveries(since=None).records
+    if billing_documents is None:
+        billing_documents = gateway.read_billing_documents(since=None).records
 
     def doc(kind: str, number: str, order: HubOrder, amount: Decimal | None = None) -> ErpPartnerDocument:
         return ErpPartnerDocument(kind, number, order.partner_id, order.customer_po, order.business_key,
@@ -53,10 +62,10 @@ def erp_partner_documents(gateway: SapS4Gateway, orders: Iterable[HubOrder], cus
 
     out = [doc("order_acknowledgment", so.sales_order, ours[so.sales_order])
            for so in gateway.read_sales_orders(sorted(ours)) if any(i.is_open for i in so.items)]
-    for delivery in gateway.read_deliveries(since=None).records:
+    for delivery in deliveries:
         out += [doc("ship_notice", delivery.delivery, ours[n])
                 for n in sorted({i.sales_order for i in delivery.items} & ours.keys())]
-    for billing in gateway.read_billing_documents(since=None).records:
+    for billing in billing_documents:
         out += [doc("invoice", billing.billing_document, ours[n], billing.net_amount)
                 for n in sorted({i.sales_order for i in billing.items} & ours.keys())]
     return out

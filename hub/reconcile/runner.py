@@ -9,6 +9,10 @@ went to the customer as 855/856/810, was acknowledged in time, and an 810 bills 
 billed); ``all`` runs them all. ``sales_orders`` compares values (quantity x price) too. A difference already in an open
 case of the same type and subject is counted again but not opened twice.
 
+A run compares the last ``CROSSDOCK_RECONCILE_WINDOW_DAYS`` days (``Reconciler(window_days=...)``):
+what the hub received and what changed in the ERP since then, each completed by key from the
+other side; see :mod:`hub.reconcile.window` for the edges.
+
 Usage:
     run_id = Reconciler(db).run("all", trigger="cli", actor="cli:ops")
 """
@@ -27,17 +31,24 @@ from hub.ops.cases import event
 from hub.reconcile.edi_gather import edi_customers, erp_partner_documents, sent_edi
 from hub.reconcile.gather import (
     CLOSED_CASES,
+    ErpScope,
+    billing_view,
     erp_orders,
+    erp_orders_for,
     erp_postings,
     erp_scopes,
     hub_orders,
+    hub_orders_for,
     read_deliveries,
     supplier_documents,
 )
+from hub.reconcile.window import Window
+from hub.settings import get_settings
 from hub.storage.db import Database
 from hub.storage.reconcile_tables import ReconcileRun
 from hub.storage.tables import Case, utcnow
 from pipelines.reconcile import (
+    HubOrder,
     Mismatch,
     Report,
     reconcile_billing,
@@ -60,9 +71,12 @@ class UnknownJob(ValueError):
 class Reconciler:
     """Runs the jobs against every ERP the partners' ``sap_s4`` destinations name."""
 
-    def __init__(self, db: Database, *, send_within: timedelta = timedelta(hours=1)) -> None:
+    def __init__(self, db: Database, *, send_within: timedelta = timedelta(hours=1),
+                 window_days: float | None = None) -> None:
         self.db = db
         self.send_within = send_within  # an 855/856/810 still queued after this is unsent
+        # how far back a run looks (0: everything); default CROSSDOCK_RECONCILE_WINDOW_DAYS
+        self.window_days = get_settings().reconcile_window_days if window_days is None else window_days
         self._scheduled_once = False
 
     def run(self, job: str = "all", *, trigger: str = "cli", actor: str | None = None) -> int:
@@ -101,36 +115,74 @@ class Reconciler:
         self._scheduled_once = True
 
     # ---------------------------------------------------------------------- internals
+    def window(self) -> Window:
+        """The window a run started now compares."""
+        return Window.last(self.window_days, now=utcnow())
+
     def _compare(self, jobs: tuple[str, ...]) -> Report:
         report = Report("+".join(jobs))
+        window = self.window()
+        windowed = window.start is not None
         with self.db.reader() as s:
-            scopes = [(scope, *hub_orders(s, scope)) for scope in erp_scopes(s)]
+            scopes = [(scope, *hub_orders(s, scope, start=window.start)) for scope in erp_scopes(s)]
         for scope, orders, since in scopes:
             gateway = gateway_for(scope.connection)
             if "sales_orders" in jobs:
-                part = reconcile_sales_orders(orders, erp_orders(gateway), sold_to_parties=scope.sold_to_parties,
+                erp = erp_orders(gateway, since=window.erp_since())
+                if windowed:  # the other side of what each side returned, whatever its age
+                    known = {(o.sold_to, o.customer_po) for o in orders}
+                    orders = self._more_orders(scope, orders, customer_pos={
+                        (so.sold_to, so.customer_po) for so in erp
+                        if so.sold_to in scope.sold_to_parties and (so.sold_to, so.customer_po) not in known})
+                    erp = erp + erp_orders_for(gateway, orders, erp)
+                part = reconcile_sales_orders(orders, erp, sold_to_parties=scope.sold_to_parties,
                                               since=since)
                 report = report.merge(part)
+            if "billing" not in jobs and "partner_documents" not in jobs:
+                continue
+            deliveries, billing_documents = read_deliveries(gateway, since=window.erp_since(),
+                                                            billed_since=window.billing_since())
+            first = window.first_day  # billing documents were read one window further back
+            recent = [b for b in billing_documents if first is None or b.billing_date is None or b.billing_date >= first]
+            if windowed:  # a delivery or billing document in the window of an older order
+                orders = self._more_orders(scope, orders, sales_orders={
+                    *(i.sales_order for d in deliveries for i in d.items),
+                    *(i.sales_order for b in recent for i in b.items)})
             if "billing" in jobs:
-                deliveries, billed = read_deliveries(gateway)
+                shipped, billed = billing_view(deliveries, billing_documents, dated_from=window.first_day)
                 ours = {o.erp_number: o for o in orders if o.erp_number}
-                report = report.merge(reconcile_billing(deliveries, billed, hub_sales_orders=ours))
+                report = report.merge(reconcile_billing(shipped, billed, hub_sales_orders=ours))
             if "partner_documents" in jobs:
                 with self.db.reader() as s:
                     customers = edi_customers(s, scope)
-                expected = erp_partner_documents(gateway, orders, customers)
+                expected = erp_partner_documents(gateway, orders, customers, deliveries=deliveries,
+                                                 billing_documents=recent)
                 with self.db.reader() as s:
                     sent = sent_edi(s, expected)
                 report = report.merge(reconcile_partner_documents(expected, sent, now=utcnow(),
                                                                   send_within=self.send_within))
         if "supplier_postings" in jobs:
             with self.db.reader() as s:
-                suppliers = [(target, supplier_documents(s, partner_id)) for partner_id, target in supplier_targets(s)]
+                suppliers = [(target, supplier_documents(s, partner_id, start=window.start))
+                             for partner_id, target in supplier_targets(s)]
             for target, documents in suppliers:
                 postings = erp_postings(gateway_for(target.connection), target, documents)
                 report = report.merge(reconcile_supplier_postings(documents, postings))
         report.job = "+".join(jobs)
         return report
+
+    def _more_orders(self, scope: ErpScope, orders: list[HubOrder], *,
+                     customer_pos: set[tuple[str, str]] | None = None,
+                     sales_orders: set[str] | None = None) -> list[HubOrder]:
+        """``orders`` and the hub's orders (any age) behind these customer POs or sales orders."""
+        have = {o.erp_number for o in orders}
+        numbers = (sales_orders or set()) - have - {""}
+        if not customer_pos and not numbers:
+            return orders
+        with self.db.reader() as s:
+            found = hub_orders_for(s, scope, customer_pos=customer_pos or (), sales_orders=numbers)
+        seen = {(o.partner_id, o.business_key) for o in orders}
+        return orders + [o for o in found if (o.partner_id, o.business_key) not in seen]
 
     def _case_for(self, s: Any, mismatch: Mismatch, run_id: int) -> dict[str, Any]:
         kind = f"reconcile.{mismatch.kind}"
