@@ -214,6 +214,7 @@ class Document(Base):
         Index("ix_documents_fingerprint", "fingerprint"),
         Index("ix_documents_partner_type", "partner_id", "document_type"),
         Index("ix_documents_created", "created_at"),
+        Index("ix_documents_erp_number", "erp_document_number"),  # reconciliation, the ERP feed (0004_ops)
     )
 
 

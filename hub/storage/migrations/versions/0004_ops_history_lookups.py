@@ -1,4 +1,4 @@
-"""operations: indexes for the detectors' document lookups (PO number, buyer, seller; ship notices' orders)
+"""operations: indexes for the detectors' document lookups (PO number, buyer, seller; ship notices' orders) and the ERP number
 
 Expression indexes over the canonical JSON (``json_extract`` on SQLite, ``->``/``->>`` on
 PostgreSQL, written exactly as ``hub.storage.tables.JsonText`` renders them, so queries use
@@ -48,6 +48,8 @@ def upgrade() -> None:
     for name, parts in _INDEXES.items():
         columns = [c if c == "document_type" else sa.text(_json_text(c, postgresql)) for c in parts]
         op.create_index(name, "documents", columns, unique=False)
+    # reconciliation and the ERP document feed find orders by the ERP's sales order number
+    op.create_index("ix_documents_erp_number", "documents", ["erp_document_number"], unique=False)
     op.create_table(
         "ship_notice_orders",
         sa.Column("document_id", _ID, autoincrement=False, nullable=False),
@@ -74,5 +76,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ship_notice_orders_po", table_name="ship_notice_orders")
     op.drop_table("ship_notice_orders")
+    op.drop_index("ix_documents_erp_number", table_name="documents")
     for name in reversed(_INDEXES):
         op.drop_index(name, table_name="documents")
