@@ -177,11 +177,13 @@ def main() -> None:
     ap.add_argument("--raw", type=int, default=5000, help="messages / inserts for the raw limits")
     ap.add_argument("--format", choices=FORMATS, default="x12",
                     help="x12: 20-line 850s to POST /api/v1/inbound/edi (a 997 each); json: JSON purchase orders")
+    ap.add_argument("--partners", type=int, default=1,
+                    help="x12: interchanges from this many partners, interleaved (one partner's are read in order)")
     ap.add_argument("--runs", default="embedded,1,2",
                     help="which runs, comma-separated: embedded, and numbers of distributed workers")
     args = ap.parse_args()
     runs = [r.strip() for r in args.runs.split(",") if r.strip()]
-    result: dict[str, Any] = {"benchmark": f"e2e_distributed_{Payloads(args.format, 0, tag='').name}",
+    result: dict[str, Any] = {"benchmark": f"e2e_distributed_{Payloads(args.format, 0, tag='', partners=args.partners).name}",
                               "documents": args.documents,
                               "senders": args.senders, "cpus": os.cpu_count(),
                               "load_average_at_start": os.getloadavg()}
@@ -193,7 +195,7 @@ def main() -> None:
     result["raw"]["bound_docs_per_s"] = round(bound)
 
     def bodies(tag: str) -> Payloads:
-        return Payloads(args.format, args.documents, tag=tag)
+        return Payloads(args.format, args.documents, tag=tag, partners=args.partners)
 
     if "embedded" in runs:
         with tempfile.TemporaryDirectory() as tmp:
@@ -209,7 +211,7 @@ def main() -> None:
             result[f"distributed_{workers}_worker{'s' if workers > 1 else ''}"] = run
     result["load_average_at_end"] = os.getloadavg()
     result["reproduce"] = (f".venv/bin/python benchmarks/bench_distributed.py --documents {args.documents} "
-                           f"--senders {args.senders} --format {args.format}"
+                           f"--senders {args.senders} --format {args.format} --partners {args.partners}"
                            + (f" --runs {args.runs}" if args.runs != "embedded,1,2" else ""))
     print(json.dumps(result, indent=2))
 

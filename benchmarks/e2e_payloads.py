@@ -30,14 +30,17 @@ FORMATS = ("x12", "json")
 
 
 class Payloads:
-    def __init__(self, fmt: str, count: int, *, tag: str, seed: int = 7) -> None:
+    def __init__(self, fmt: str, count: int, *, tag: str, seed: int = 7, partners: int = 1) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"format is one of {', '.join(FORMATS)}, not {fmt!r}")
-        self.format, self.count = fmt, count
+        if partners < 1 or (partners > 1 and fmt != "x12"):
+            raise ValueError("--partners: 1 or more, and more than 1 only with x12")
+        self.format, self.count, self.partners = fmt, count, partners
         if fmt == "x12":
             rnd = random.Random(seed)
             self.path = "/api/v1/inbound/edi"
-            self.bodies = [make_850(rnd, n) for n in range(1, count + 1)]
+            # one partner's interchanges are read in order: with several, they interleave
+            self.bodies = [_from(self.sender(n % partners), make_850(rnd, n)) for n in range(1, count + 1)]
         else:
             template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
             self.path = "/api/v1/inbound/ACME/purchase_order"
@@ -45,13 +48,20 @@ class Payloads:
 
     @property
     def name(self) -> str:
-        return "x12_850_edi_http" if self.format == "x12" else "json_purchase_order_http"
+        if self.format == "json":
+            return "json_purchase_order_http"
+        return "x12_850_edi_http" if self.partners == 1 else f"x12_850_edi_http_{self.partners}_partners"
+
+    def sender(self, k: int) -> str:
+        """The k-th partner's interchange id (ACMESTORES alone; ACME000000, ACME000001 ... with several)."""
+        return "ACMESTORES" if self.partners == 1 else f"ACME{k:06d}"
 
     def setup(self, hub: Any) -> None:
         if self.format == "x12":
-            hub.add_partner("ACMESTORES", role="customer", edi={
-                "standard": "x12", "interchange_id": "ACMESTORES", "our_interchange_id": "WIDGETSUPPLY",
-                "transport": "mailbox"})
+            for k in range(self.partners):
+                hub.add_partner(self.sender(k), role="customer", edi={
+                    "standard": "x12", "interchange_id": self.sender(k), "our_interchange_id": "WIDGETSUPPLY",
+                    "transport": "mailbox"})
         else:
             hub.add_partner("ACME")
 
@@ -62,3 +72,10 @@ class Payloads:
             acks = conn.scalar(text("select count(*) from edi_outbound where set_id = '997'")) or 0
             return acks >= self.count
         return True
+
+
+def _from(sender: str, interchange: bytes) -> bytes:
+    """``interchange`` (from ACMESTORES) as sent by ``sender`` (10 characters: ISA06 keeps its width)."""
+    assert len(sender) == 10
+    return (interchange.replace(b"*ZZ*ACMESTORES     *", f"*ZZ*{sender}     *".encode(), 1)
+            .replace(b"GS*PO*ACMESTORES*", f"GS*PO*{sender}*".encode(), 1))
