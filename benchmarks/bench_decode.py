@@ -221,14 +221,20 @@ def _mixed(fp: io.BufferedReader) -> Iterable[Any]:
         yield module.parse_interchange(raw, offset=offset)
 
 
-def count_instructions(standard: str, n: int, seed: int) -> None:
-    """The full path over ``n`` documents inside ``itertools.starmap``, after a warm-up.
+def count_instructions(standard: str, n: int, seed: int, step: str = "full") -> None:
+    """The full path (or one ``step`` of it) over ``n`` documents inside
+    ``itertools.starmap``, after a warm-up.
 
     For an instruction count no load disturbs (see README-decode.md)::
 
         PYTHONHASHSEED=0 valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
             --collect-atstart=no --toggle-collect=starmap_next \\
             .venv/bin/python benchmarks/bench_decode.py --instructions x12 --n 30
+
+    ``step``: ``read`` (``read`` into a list), ``validate`` (``validate_interchange`` of an
+    interchange read beforehand), ``walk`` (the map's walk of the body into a dict),
+    ``model`` (pydantic's ``model_validate`` of a dict mapped beforehand), ``map``
+    (``map_transaction``) or ``full`` (all of it, from bytes).
     """
     mapper = _mapper()
     assert mapper is not None, "mappings.engine is needed for the full path"
@@ -240,9 +246,45 @@ def count_instructions(standard: str, n: int, seed: int) -> None:
     def one(raw: bytes) -> None:
         _mapped(module.read(raw), mapper)
 
-    for raw in warm:
-        one(raw)
-    for _ in itertools.starmap(one, ((raw,) for raw in docs)):
+    fn: Callable[..., Any] = one
+    if step != "full":
+        from mappings.engine import load_map
+        from mappings.inbound import Reader
+
+        def prepared(raw: bytes) -> tuple[Any, ...]:
+            [ic] = module.read(raw)
+            validate_interchange(ic)
+            [group] = ic.groups
+            [tx] = group.transactions
+            m = load_map(ic.standard, tx.set_id, "inbound",
+                         version=tx.version or group.version or ic.version)
+            if step == "read":
+                return (raw,)
+            if step == "validate":
+                return (ic,)
+            if step == "map":
+                return (ic, group, tx)
+            body = m._body(tx.segments)
+            if step == "walk":
+                return (m, body)
+            doc = Reader(m._root, m._known).read(body)
+            m._data.inbound(doc, m.spec, {"sender_id": group.sender_id or ic.sender_id,
+                                          "receiver_id": group.receiver_id or ic.receiver_id})
+            for function in m._functions:
+                function(doc)
+            return (m, doc)
+
+        fn = {"read": lambda raw: list(module.read(raw)), "validate": validate_interchange,
+              "walk": lambda m, body: Reader(m._root, m._known).read(body),
+              "model": lambda m, doc: m._model.model_validate(doc), "map": mapper}[step]
+        warm_args = [prepared(raw) for raw in warm]
+        args = [prepared(raw) for raw in docs]
+    else:
+        warm_args = [(raw,) for raw in warm]
+        args = [(raw,) for raw in docs]
+    for a in warm_args:
+        fn(*a)
+    for _ in itertools.starmap(fn, args):
         pass
 
 
@@ -253,9 +295,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--instructions", choices=["x12", "edifact"],
                         help="only run the full path over --n documents, for callgrind")
+    parser.add_argument("--step", choices=["full", "read", "validate", "walk", "model", "map"],
+                        default="full", help="with --instructions: only this step of the path")
     args = parser.parse_args()
     if args.instructions:
-        count_instructions(args.instructions, args.n, args.seed)
+        count_instructions(args.instructions, args.n, args.seed, args.step)
         return
     result: dict[str, Any] = {
         "command": f".venv/bin/python benchmarks/bench_decode.py --n {args.n} "

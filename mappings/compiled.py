@@ -23,7 +23,8 @@ from mappings.spec import (
 )
 from mappings.transforms import Transform, _decimal, get_transform
 
-__all__ = ["Codes", "Element", "Level", "Node", "Path", "compile_rules", "finish", "parse_path"]
+__all__ = ["Codes", "Element", "Level", "Node", "Path", "compile_rules", "compile_walk", "finish",
+           "parse_path"]
 
 Path = tuple[str | int, ...]
 
@@ -114,6 +115,8 @@ class Node:
     # The untraced walk's reader for this node, compiled from `plan` (see compile_apply);
     # None: the walker interprets the plan.
     apply: Any = None
+    # The untraced walk of a loop's `level` inside this loop, generated (see compile_walk).
+    walk: Any = None
 
     def matches(self, seg: Any) -> bool:
         # A plain loop with Segment.get inlined: this runs for every qualified segment.
@@ -149,6 +152,8 @@ class Level:
     pick: dict[str, Any] = field(default_factory=dict)
     # tag -> the node its pick always returns (the first candidate has no `when`)
     fixed: dict[str, Node] = field(default_factory=dict)
+    # The untraced walk of this level outside any loop, generated (see compile_walk).
+    walk: Any = None
 
 
 def _element(key: str, rule: ElementRule, codes: dict[str, Codes]) -> Element:
@@ -243,21 +248,33 @@ def compile_apply(node: Node) -> Any:
     keys, code tables and transforms written in as constants instead of unpacked per
     segment. None where the qualifier/value pairs need the general loop.
     """
+    ns: dict[str, Any] = {}
+    body = apply_source(node, ns)
+    if body is None:
+        return None
+    lines = ["def apply(reader, seg, target, where):", *["    " + line for line in body]]
+    exec(compile("\n".join(lines), f"<map reader {node.tag} {node.name}>", "exec"), ns)
+    return ns["apply"]
+
+
+def apply_source(node: Node, ns: dict[str, Any], prefix: str = "") -> list[str] | None:
+    """``compile_apply``'s body as statements (not indented) over ``reader``, ``seg``,
+    ``target`` and ``where``, its constants put in ``ns`` under names starting ``prefix``
+    (so the bodies of several nodes can share one namespace). None as compile_apply."""
     from mappings.paths import get_path, path_text, set_path  # paths imports this module
 
     slots = node.id_slots
     if slots and (node.id_keys is None
                   or any(a[2] >= b[2] for a, b in zip(slots, slots[1:], strict=False))):
         return None
-    ns: dict[str, Any] = {"get_path": get_path, "set_path": set_path, "path_text": path_text,
-                          "KEYS": node.id_keys}
-    lines = ["def apply(reader, seg, target, where):", "    els = seg._elements",
-             "    if els is None:", "        els = seg.values"]  # X12 simple elements, kept flat
-    lines += ["    " + line for line in _apply_body(node, ns, flat=True)]
-    lines.append("        return")
-    lines += _apply_body(node, ns, flat=False)
-    exec(compile("\n".join(lines), f"<map reader {node.tag} {node.name}>", "exec"), ns)
-    return ns["apply"]
+    ns.update({"get_path": get_path, "set_path": set_path, "path_text": path_text,
+               f"KEYS{prefix}": node.id_keys})
+    lines = ["els = seg._elements", "if els is None:",
+             "    els = seg.values"]  # X12 simple elements, kept flat
+    lines += _apply_body(node, ns, flat=True, prefix=prefix)
+    lines.append("else:")
+    lines += _apply_body(node, ns, flat=False, prefix=prefix)
+    return lines
 
 
 def _set_path_source(path: Path) -> list[str]:
@@ -280,7 +297,7 @@ def _set_path_source(path: Path) -> list[str]:
 _NOT_A_NUMBER = "f'{text!r} is not a number'"
 
 
-def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool) -> list[str]:
+def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool, prefix: str = "") -> list[str]:
     """``apply``'s statements over ``els``: the nested elements, or (``flat``) one value each.
 
     Each field is read, mapped through its code list and transform and stored as
@@ -290,27 +307,30 @@ def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool) -> list[str]:
     def value_at(e0: int, c0: int, pad: str) -> list[str]:
         if flat:  # a flat value is the element's only component
             return [f"{pad}raw = els[{e0}] if n > {e0} else None" if c0 == 0 else f"{pad}raw = None"]
-        return [f"{pad}raw = None", f"{pad}if n > {e0}:", f"{pad}    r = els[{e0}]",
-                f"{pad}    if r:", f"{pad}        c = r[0]", f"{pad}        if len(c) > {c0}:",
-                f"{pad}            raw = c[{c0}]"]
+        # Element e0, first repetition, component c0; an empty element or a short
+        # composite is absent (the IndexError, raised only then, costs nothing otherwise).
+        return [f"{pad}if n > {e0}:", f"{pad}    try:", f"{pad}        raw = els[{e0}][0][{c0}]",
+                f"{pad}    except IndexError:", f"{pad}        raw = None",
+                f"{pad}else:", f"{pad}    raw = None"]
 
     lines = ["    n = len(els)"]
     ns.update({"DECIMAL": Decimal, "INVALID": InvalidOperation})
     for i, (e0, c0, key, path, forward, strict, read, default, el) in enumerate(node.plan):
-        ns.update({f"P{i}": path, f"D{i}": default, f"F{i}": forward, f"R{i}": read,
-                   f"E{i}": el, f"K{i}": key})
-        finding = (f"reader._finding(seg, E{i}.element, E{i}.component, path_text(where, P{i}), "
+        p = f"{prefix}{i}"  # the names of this field's constants
+        ns.update({f"P{p}": path, f"D{p}": default, f"F{p}": forward, f"R{p}": read,
+                   f"E{p}": el, f"K{p}": key})
+        finding = (f"reader._finding(seg, E{p}.element, E{p}.component, path_text(where, P{p}), "
                    "raw, {message}, {code!r})")
-        store = [f"target[K{i}] = value"] if key is not None else _set_path_source(path)
+        store = [f"target[K{p}] = value"] if key is not None else _set_path_source(path)
         lines += value_at(e0, c0, "    ")
         lines.append("    if raw:")  # absent and empty alike: the default, if any
         pad = "        "
         if forward is None:
             lines.append(f"{pad}value = raw")
         else:
-            lines += [f"{pad}value = F{i}.get(raw)", f"{pad}if value is None:"]
+            lines += [f"{pad}value = F{p}.get(raw)", f"{pad}if value is None:"]
             if strict:
-                message = f"f'code {{raw!r}} is not in code list {{E{i}.codes.name!r}}'"
+                message = f"f'code {{raw!r}} is not in code list {{E{p}.codes.name!r}}'"
                 lines += [f"{pad}    {finding.format(message=message, code='invalid_code')}",
                           f"{pad}else:"]
                 pad += "    "
@@ -327,15 +347,15 @@ def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool) -> list[str]:
                       f"{pad}    else:",
                       f"{pad}        {finding.format(message=_NOT_A_NUMBER, code='invalid_value')}"]
         elif read is not None:
-            lines += [f"{pad}try:", f"{pad}    value = R{i}(value, seg)",
+            lines += [f"{pad}try:", f"{pad}    value = R{p}(value, seg)",
                       f"{pad}except ValueError as exc:",
                       f"{pad}    {finding.format(message='str(exc)', code='invalid_value')}",
                       f"{pad}else:", *[f"{pad}    {line}" for line in store]]
         else:
             lines += [f"{pad}{line}" for line in store]
         if default is not None:
-            lines += [f"    elif get_path(target, P{i}) is None:",
-                      f"        set_path(target, P{i}, D{i})"]
+            lines += [f"    elif get_path(target, P{p}) is None:",
+                      f"        set_path(target, P{p}, D{p})"]
     # The qualifier/value pairs in order, each only while the segment reaches its value
     # (the loop's `break`: the value positions rise, so a later pair is never reached).
     for qe, qc, ve, vc in node.id_slots:
@@ -343,15 +363,15 @@ def _apply_body(node: Node, ns: dict[str, Any], *, flat: bool) -> list[str]:
         if flat:
             lines.append(f"        q = els[{qe}]" if qc == 0 else "        q = None")
         else:
-            lines += [f"        r = els[{qe}]",
-                      f"        q = (r[0][{qc}] if {qc} < len(r[0]) else None) if r else None"]
-        lines += ["        k = KEYS.get(q) if q else None",
+            lines += [f"        r = els[{qe}]", "        try:", f"            q = r[0][{qc}]",
+                      "        except IndexError:", "            q = None"]
+        lines += [f"        k = KEYS{prefix}.get(q) if q else None",
                   "        if k is not None and target.get(k) is None:"]
         if flat:
             lines.append(f"            v = els[{ve}]" if vc == 0 else "            v = None")
         else:
-            lines += [f"            r = els[{ve}]",
-                      f"            v = (r[0][{vc}] if {vc} < len(r[0]) else None) if r else None"]
+            lines += [f"            r = els[{ve}]", "            try:", f"                v = r[0][{vc}]",
+                      "            except IndexError:", "                v = None"]
         lines += ["            if v:", "                target[k] = v"]
     return lines
 
@@ -437,3 +457,153 @@ def _hl_tags(node: Node) -> set[str]:
     for sub in node.sublevels:
         tags |= _hl_tags(sub)
     return tags
+
+
+# ----------------------------------------------------------------- generated walkers
+
+
+def compile_walk(root: Level) -> None:
+    """Give every level (``Level.walk``) and every loop (``Node.walk``) its untraced walk as
+    one generated function ``walk(reader, segs, i, ctx) -> i``, after ``finish``.
+
+    Each does what ``Reader._walk_fast`` does over that level (inside that loop), segment by
+    segment and in the same order, with the level's dispatch written out: one branch per
+    tag, the `when` selectors tested inline, each node's target written for its key and
+    its compiled reader (``apply_source``) inlined, and a loop's children walked by the
+    loop's own generated walk. HL trees, multi-key targets and readers that need the
+    general loop call the same ``Reader`` methods ``_walk_fast`` calls."""
+    def node_walks(node: Node) -> None:
+        if node.level is not None:
+            # An HL's segments are walked outside any loop (Reader._hl_node), a loop's
+            # children inside it.
+            level_walks(node.level, alone=node.kind == "hl")
+            if node.kind == "loop" and node.walk is None:
+                node.walk = _compile_walk(node.level, node)
+        for sub in node.sublevels:
+            node_walks(sub)
+
+    def level_walks(level: Level, *, alone: bool) -> None:
+        for node in level.nodes:
+            node_walks(node)
+        if alone and level.walk is None:
+            level.walk = _compile_walk(level, None)
+
+    level_walks(root, alone=True)
+
+
+def _compile_walk(level: Level, inside: Node | None) -> Any:
+    ns: dict[str, Any] = {"LEVEL": level, "STOP": inside.stop if inside is not None else None}
+    lines = ["def walk(reader, segs, i, ctx):", "    where = ''", "    nsegs = len(segs)",
+             "    while i < nsegs:", "        seg = segs[i]", "        tag = seg.tag"]
+    if inside is not None:
+        lines += ["        if tag in STOP:", "            return i"]
+    # The tags of repeating rules (order lines) are asked first: they are most of a document.
+    tags = sorted(level.by_tag, key=lambda t: not any(c.repeat for c in level.by_tag[t]))
+    names = {id(n): f"N{k}" for k, n in enumerate(level.nodes)}
+    for name_node in level.nodes:
+        ns[names[id(name_node)]] = name_node
+    keyword = "if"
+    for tag in tags:
+        lines.append(f"        {keyword} tag == {tag!r}:")
+        keyword = "elif"
+        lines += ["            " + line for line in _tag_source(level, tag, names, ns)]
+    if level.hierarchy and "HL" not in level.by_tag:
+        lines += [f"        {keyword} tag == 'HL':",
+                  "            i = reader._hierarchy(LEVEL, segs, i, ctx, '')"]
+        keyword = "elif"
+    if keyword == "if":
+        lines.append("        i += 1")
+    else:
+        lines += ["        else:", "            i += 1"]
+    lines.append("    return i")
+    where = f"{inside.tag} {inside.name}" if inside is not None else "level"
+    exec(compile("\n".join(lines), f"<map walk {where}>", "exec"), ns)
+    return ns["walk"]
+
+
+def _tag_source(level: Level, tag: str, names: dict[int, str], ns: dict[str, Any]) -> list[str]:
+    """The branch for one tag: ``pick`` (the first candidate whose `when` matches) written
+    out, then the node's step, or the sink walk when no candidate matches."""
+    cands = level.by_tag[tag]
+    if level.fixed.get(tag) is cands[0]:
+        return _node_source(cands[0], names, ns)
+    taken: list[Node] = []
+    flat: list[str] = []
+    nested: list[str] = []
+    for k, node in enumerate(cands):
+        taken.append(node)
+        if not node.when:
+            flat += ["    else:", f"        hit = {k}"]
+            nested += ["if hit < 0:", f"    hit = {k}"]
+            break
+        tests_flat, tests_nested = [], []
+        for w, (e, c, allowed) in enumerate(node.when):
+            name = f"W_{tag}_{k}_{w}"
+            ns[name] = allowed
+            tests_flat.append(f"nv > {e - 1} and (v := els[{e - 1}]) in {name} and v"
+                              if c == 1 else "False")
+            tests_nested.append(f"(v := els[{e - 1}][0][{c - 1}]) in {name} and v")
+        flat += [f"    {'elif' if k else 'if'} {' and '.join(tests_flat)}:", f"        hit = {k}"]
+        nested += ["if hit < 0:", "    try:", f"        if {' and '.join(tests_nested)}:",
+                   f"            hit = {k}", "    except IndexError:", "        pass"]
+    # `flat` may end in an `else` (a candidate with no `when`, never the first: that one is
+    # `fixed`); the -1 default comes first.
+    out = ["hit = -1", "els = seg._elements", "if els is None:", "    els = seg.values",
+           "    nv = len(els)"]
+    out += flat
+    out.append("else:")
+    out += ["    " + line for line in nested]
+    keyword = "if"
+    for k, node in enumerate(taken):
+        out.append(f"{keyword} hit == {k}:")
+        keyword = "elif"
+        out += ["    " + line for line in _node_source(node, names, ns)]
+    out.append("else:")
+    # As _walk_fast: a loop whose qualifier the map does not take is walked as a sink.
+    loop = next((c for c in cands if c.kind == "loop"), None)
+    if loop is not None and loop.level is not None:
+        out.append(f"    i = {names[id(loop)]}.walk(reader, segs, i + 1, None)")
+    else:
+        out.append("    i += 1")
+    return out
+
+
+def _node_source(node: Node, names: dict[int, str], ns: dict[str, Any]) -> list[str]:
+    """One matched node: its target in ``ctx``, its reader, then its loop's children."""
+    me = names[id(node)]
+    key = node.key
+    loop = node.level is not None and node.kind == "loop"
+    if key is None and node.path is None and not loop and not (node.plan or node.id_slots):
+        return ["i += 1"]  # a segment the map only reads past (target would be ctx)
+    out = ["if ctx is None:", "    target = None", "else:"]
+    if key is not None:
+        if node.repeat:
+            out += ["    target = {}", f"    items = ctx.get({key!r})", "    if items is None:",
+                    f"        ctx[{key!r}] = [target]", "    else:", "        items.append(target)"]
+        else:
+            out += [f"    target = ctx.get({key!r})", "    if target is None:",
+                    f"        target = ctx[{key!r}] = {{}}"]
+    elif node.path is None:
+        out.append("    target = ctx")
+    else:
+        out.append(f"    target = reader._target({me}, ctx, '', seg)[0]")
+    reads: list[str] | None = []
+    if node.plan or node.id_slots:
+        reads = apply_source(node, ns, prefix=f"_{me}_")
+        if reads is None:
+            reads = [f"reader._apply_plan({me}, seg, target, '')"] if (
+                node.readers or node.id_slots) else []
+    if reads:
+        if key is None and node.path is not None:  # reader._target may answer None
+            out += ["    if target is not None:", *["        " + line for line in reads]]
+        else:
+            out += ["    " + line for line in reads]
+    elif out[-1] == "else:":
+        out.append("    pass")
+    if loop:
+        out.append(f"i = {me}.walk(reader, segs, i + 1, target)")
+        if node.repeat:
+            out += ["if not target:", f"    reader._drop_if_empty({me}, ctx, target)"]
+    else:
+        out.append("i += 1")
+    return out

@@ -16,7 +16,7 @@ from typing import Any
 
 from canonical.errors import Finding
 from connectors.formats.segments import Segment
-from mappings.compiled import Level, Node
+from mappings.compiled import Level, Node, compile_walk
 from mappings.paths import get_path, path_text, set_path
 
 __all__ = ["Origin", "Reader"]
@@ -40,10 +40,21 @@ class Reader:
     trace: bool = False
     findings: list[Finding] = field(default_factory=list)
     origins: dict[str, Origin] = field(default_factory=dict)
+    # True: walk untraced documents with ``_walk_fast`` (the interpreter) rather than the
+    # generated walkers (``compile_walk``), which do the same; for tests that compare them.
+    generic: bool = False
 
     def read(self, segments: list[Segment]) -> Doc:
         doc: Doc = {}
-        self._walk(self.root, segments, 0, doc, "", None)
+        root = self.root
+        if not self.trace and not self.generic:
+            walk = root.walk
+            if walk is None:
+                compile_walk(root)  # once per map; two threads doing it both get the same
+                walk = root.walk
+            walk(self, segments, 0, doc)
+            return doc
+        self._walk(root, segments, 0, doc, "", None)
         return doc
 
     # ------------------------------------------------------------------ walking
@@ -52,6 +63,9 @@ class Reader:
         self, level: Level, segs: list[Segment], i: int, ctx: Doc | None, prefix: str, inside: Node | None
     ) -> int:
         if not self.trace:
+            walk = None if self.generic else (level.walk if inside is None else inside.walk)
+            if walk is not None:  # an HL level's children (see _hierarchy)
+                return int(walk(self, segs, i, ctx))
             return self._walk_fast(level, segs, i, ctx, inside)
         n = len(segs)
         while i < n:

@@ -123,29 +123,53 @@ def split_edifact(text: str, d: Delimiters) -> list[Segment]:
     """Every segment of ``text`` (after any UNA), honouring the release character."""
     element, component, release = d.element, d.component, d.release
     repetition = d.repetition
+    term = d.segment
     out: list[Segment] = []
     append = out.append
-    pieces = (
-        split_released(text, d.segment, release)
-        if release is not None and release in text
-        else text.split(d.segment)
-    )
+    new = Segment.__new__
+    strip = True
+    pieces = None
+    rel = release or ""  # "" only when there is none (a UNA never declares it so)
+    released = bool(rel) and rel in text
+    if term not in _NEWLINES and not (released and (rel + term in text or rel == term
+                                                    or rel in _NEWLINES)):
+        # As in split_x12: the line breaks after terminators go in three passes over the
+        # text when no other CR or LF is left (and no terminator is released, so none of
+        # those breaks is data), instead of stripping every segment.
+        lean = text.lstrip(_NEWLINES).replace(term + "\r\n", term).replace(term + "\n", term)
+        if "\n" not in lean and "\r" not in lean:
+            pieces, strip = lean.split(term), False
+    if pieces is None:
+        pieces = split_released(text, term, rel) if released else text.split(term)
     for raw in pieces:
-        if raw[:1] in _NEWLINES or raw[-1:] in _NEWLINES:
+        if not raw or (strip and (raw[:1] in _NEWLINES or raw[-1:] in _NEWLINES)):
             raw = raw.strip(_NEWLINES)
             if not raw:
                 continue
-        if release is not None and release in raw:
-            append(_released_segment(raw, d, release))
+        if released and rel in raw:
+            append(_released_segment(raw, d, rel))
             continue
         parts = raw.split(element)
+        tag = parts.pop(0)
         if repetition is not None and repetition in raw:
-            elements = [[r.split(component) for r in p.split(repetition)] for p in parts[1:]]
-        elif component in raw:
-            elements = [[p.split(component)] for p in parts[1:]]
+            elements = [[r.split(component) for r in p.split(repetition)] for p in parts]
         else:
-            elements = [[[p]] for p in parts[1:]]
-        append(Segment(parts[0], elements))
+            # Loops rather than comprehensions: a segment has a handful of elements, and a
+            # comprehension makes a function and a frame each time it runs.
+            elements = []
+            if component in raw:
+                for p in parts:
+                    elements.append([p.split(component)])
+            else:
+                for p in parts:
+                    elements.append([[p]])
+        # Segment(tag, elements) written out: this runs for every segment read.
+        seg = new(Segment)
+        seg.tag = tag
+        seg._elements = elements
+        seg.values = None
+        seg.position = 0
+        append(seg)
     return out
 
 

@@ -121,7 +121,12 @@ def validate_transaction(
             if used > max_use:
                 report(kind, f"{tag} used more than {max_use} times", tag, seg.position)
             if pushed:
-                counts.extend(map(list, pushed))
+                # One loop opened (nearly always): appended, not through `extend(map(...))`,
+                # whose unknown length made it grow and then shrink the list each time.
+                if len(pushed) == 1:
+                    counts.append(list(pushed[0]))
+                else:
+                    counts.extend(map(list, pushed))
         else:
             if seg.tag not in spec.tags and not strict:
                 continue  # a later directory's optional segment: not an error

@@ -140,18 +140,27 @@ def _body(rule: SegmentDef, codes: dict[str, frozenset[str]], ns: dict[str, Any]
                 lines += [f"{pad}f = els[{i}][0]", f"{pad}w = len(f)", f"{pad}x = f[0] if w else ''",
                           f"{pad}if x or any(f):"]
             lines.append(f"{pad}    pass")
+            inner = pad  # the nested components below are read only while the composite has them
+            closes: list[list[str]] = []
             for c, component in enumerate(element.components):
                 if flat and c:
                     if component.required:
                         lines.append(f"{pad}    return False")
                     continue
                 if not flat and c:
-                    lines.append(f"{pad}    x = f[{c}] if w > {c} else ''")
-                lines += [f"{pad}    if x:",
-                          f"{pad}        if not ({_expr(component, codes, ns, f'{i}_{c}')}):",
-                          f"{pad}            return False"]
+                    # Past the composite's last component every value is empty: only a
+                    # mandatory one left makes a finding.
+                    rest = any(k.required for k in element.components[c:])
+                    lines += [f"{inner}    if w > {c}:", f"{inner}        x = f[{c}]"]
+                    closes.append([f"{inner}    else:", f"{inner}        return False"] if rest else [])
+                    inner += "    "
+                lines += [f"{inner}    if x:",
+                          f"{inner}        if not ({_expr(component, codes, ns, f'{i}_{c}')}):",
+                          f"{inner}            return False"]
                 if component.required:
-                    lines += [f"{pad}    else:", f"{pad}        return False"]
+                    lines += [f"{inner}    else:", f"{inner}        return False"]
+            for close in reversed(closes):
+                lines += close
             if element.required:
                 lines += [f"{pad}else:", f"{pad}    return False"]
             continue

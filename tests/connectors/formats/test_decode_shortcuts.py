@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import random
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -64,8 +65,14 @@ def test_split_x12_reads_every_layout_as_splitting_segment_by_segment(terminator
     d = Delimiters(element="*", component=">", segment=terminator, repetition="^")
     pieces = ["ST*850*0001", "BEG*00*SA*PO-1**20240115", "N1*BY*ACME", "PO1*1*2*EA*3.5**UP*1",
               "PID*F****A>B", "REF*ZZ*X^Y", "SE*7*0001", "", "X"]
+    for text in layouts(rnd, pieces, terminator):
+        assert _dump(split_x12(text, d)) == _dump(_split_x12_per_segment(text, d)), repr(text)
+
+
+def layouts(rnd: random.Random, pieces: list[str], terminator: str, count: int = 3000) -> Iterator[str]:
+    """Texts of up to 8 of ``pieces`` each, with line breaks around and inside segments."""
     breaks = ["", "\n", "\r\n", "\n\n", "\r", "\n\r", " "]
-    for _ in range(3000):
+    for _ in range(count):
         text = rnd.choice(["", "\n", "\r\n"])
         for _ in range(rnd.randrange(0, 9)):
             piece = rnd.choice(pieces)
@@ -75,7 +82,7 @@ def test_split_x12_reads_every_layout_as_splitting_segment_by_segment(terminator
             text += piece + terminator + rnd.choice(breaks)
         if rnd.random() < 0.3:
             text = text.rstrip(terminator + _NEWLINES)
-        assert _dump(split_x12(text, d)) == _dump(_split_x12_per_segment(text, d)), repr(text)
+        yield text
 
 
 _ISA = (b"ISA*00*          *00*          *ZZ*ACMESTORES     *ZZ*WIDGETSUPPLY   *240115*0930*U"
