@@ -561,7 +561,8 @@ class Processor:
                 log.info("job.finished", kind=snap.kind, status=new_status, stage=outcome.stage,
                          error=str(outcome.error) if outcome.error else None)
                 return new_status if action is not Action.IGNORE else "duplicate"
-        except IntegrityError:
+        except IntegrityError as error:  # rolled back: the job stays open for the sweep (or the relay)
+            log.warning("job.persist_conflict", job_id=snap.job_id, kind=snap.kind, error=str(error)[:300])
             return "skipped"
 
     def _set_inbox(self, s: Session, snap: _Snapshot, status: str, outcome: dict[str, Any]) -> None:
