@@ -35,7 +35,7 @@ from hub.edi.profile import EdiProfile, edi_profile
 from hub.edi.responses import answers_for, confirm
 from hub.edi.stock import StockCheck
 from hub.storage.edi_tables import EdiOutbound, EdiReceived, EdiSeen
-from hub.storage.tables import Case, DeadLetter, Document, InboxEntry, utcnow
+from hub.storage.tables import Case, DeadLetter, Document, utcnow
 from pipelines.runner import Outcome
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ _REPLIES = ("order_acknowledgment", "ship_notice", "invoice")
 def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcome, dead_lettered: bool,
                refdata: ReferenceData | None = None, inbox_values: dict[str, Any] | None = None) -> None:
     """See the module docstring. ``inbox_values``: the receipt's new status and outcome, not written
-    yet (the caller writes them after this adds the EDI summary); None: read and update the row."""
+    yet; this adds the EDI summary to them and the caller writes them."""
     message = outcome.message
     batch = message.data
     if not isinstance(batch, EdiBatch):
@@ -94,7 +94,7 @@ def record_edi(s: Session, *, job_id: int, inbox_id: int | None, outcome: Outcom
                 summary["cases"].append(_open_case(s, note, partner_id, inbox_id, job_id, row.document_id))
     if rejected and not dead_lettered:
         _dead_letter(s, rejected, partner_id, inbox_id, job_id)
-    _update_inbox(s, inbox_id, batch, summary, outcome.ok, inbox_values)
+    _update_inbox(inbox_id, batch, summary, outcome.ok, inbox_values)
 
 
 def _first_time(s: Session, partner_id: str, sender: str, control: str, inbox_id: int | None) -> bool:
@@ -243,39 +243,27 @@ def _dead_letter(s: Session, rejected: list[tuple[SetResult, _Filed]], partner_i
               .values(dead_letter_id=dl.id))
 
 
-def _update_inbox(s: Session, inbox_id: int | None, batch: EdiBatch, summary: dict[str, Any], ok: bool,
+def _update_inbox(inbox_id: int | None, batch: EdiBatch, summary: dict[str, Any], ok: bool,
                   pending: dict[str, Any] | None) -> None:
-    """The EDI summary into the receipt's outcome, and its status where the sets decide it: into
-    ``pending`` (written by the caller) when given, else into the row."""
-    if inbox_id is None:
+    """The EDI summary into the receipt's outcome, and its status where the sets decide it, into
+    ``pending``: the receipt's new state, which the caller writes after this."""
+    if inbox_id is None or pending is None:
         return
-    if pending is not None:
-        status, before = pending["status"], pending["outcome"]
-    else:
-        entry = s.execute(_INBOX_STATE, {"id": inbox_id}).first()
-        if entry is None:
-            return
-        status, before = entry.status, entry.outcome
-    values: dict[str, Any] = {"outcome": {**(before or {}), "edi": summary}}
+    pending["outcome"] = {**(pending["outcome"] or {}), "edi": summary}
     if ok:
         accepted = [r for r in batch.sets if r.status in ("accepted", "ack") and r.interchange not in batch.replays]
         if batch.replays and len(batch.replays) == len(batch.interchanges):
-            values["status"] = "duplicate"
+            pending["status"] = "duplicate"
         elif batch.rejected() and not accepted:
-            values["status"] = "failed"
-        elif accepted and status == "duplicate" and not any(r.document for r in accepted):
-            values["status"] = "processed"
-    if pending is not None:
-        pending.update(values)
-    else:
-        s.execute(_SET_INBOX[frozenset(values)], {"b_id": inbox_id, **values})
+            pending["status"] = "failed"
+        elif accepted and pending["status"] == "duplicate" and not any(r.document for r in accepted):
+            pending["status"] = "processed"
 
 
 # Built once: these run for every interchange, and building a statement costs more than running it.
 _RECEIVED = cast(Table, EdiReceived.__table__)
 _RECEIVED_COLUMNS = tuple(c.name for c in _RECEIVED.c if c.name != "id")
 _SEEN = cast(Table, EdiSeen.__table__)
-_INBOX = cast(Table, InboxEntry.__table__)
 _OUTBOUND = cast(Table, EdiOutbound.__table__)
 _DOCUMENTS = cast(Table, Document.__table__)
 _RECORDED = select(_RECEIVED.c.id).where(_RECEIVED.c.inbox_id == bindparam("inbox")).limit(1)
@@ -288,6 +276,3 @@ _FIND_DOCUMENT = select(_DOCUMENTS.c.id).where(_DOCUMENTS.c.idempotency_key == b
 _SENT = (select(_OUTBOUND.c.id).where(_OUTBOUND.c.partner_id == bindparam("partner"),
                                       _OUTBOUND.c.po_number == bindparam("po"),
                                       _OUTBOUND.c.document_type == bindparam("type")).limit(1))
-_INBOX_STATE = select(_INBOX.c.status, _INBOX.c.outcome).where(_INBOX.c.id == bindparam("id"))
-_SET_INBOX = {keys: update(_INBOX).where(_INBOX.c.id == bindparam("b_id"))
-              for keys in (frozenset({"outcome"}), frozenset({"outcome", "status"}))}
