@@ -103,6 +103,19 @@ class CanonicalDocument(CanonicalModel, ABC):
         return self.key_parts()[2]
 
 
+def _change_part(po_number: str, revision: int, change_number: str | None) -> int | str:
+    """The revision part of an order's (or its acknowledgment's) idempotency key.
+
+    A change request named by its own number that does not say its revision (an EDIFACT
+    ORDCHG's BGM 1004 other than ``<po>-<revision>``) reads as revision 1, like every other such
+    change of the order: its number tells them apart, so a second change is not taken for a
+    resend of the first. Without such a number the part is the revision alone.
+    """
+    if change_number is None or change_number == f"{po_number}-{revision}":
+        return revision
+    return f"{revision}/{change_number}"
+
+
 def _unique_line_numbers(lines: list[ItemIdentifiers], what: str) -> None:
     numbers = [getattr(line, "line_number", None) for line in lines]
     if len(set(numbers)) == len(numbers):
@@ -160,6 +173,12 @@ class PurchaseOrder(CanonicalDocument):
     references: list[Reference] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     lines: list[OrderLine] = Field(default_factory=list)
+    change_number: str | None = Field(
+        None, min_length=1, max_length=35,
+        description="A change request's own number where it does not say the revision (EDIFACT ORDCHG BGM 1004 "
+        "other than `<po>-<revision>`): echoed in the answer (ORDRSP RFF+CR), and part of the idempotency key, so "
+        "two such changes of one order are two documents. None on an original order, and on a change whose number "
+        "is `<po>-<revision>`")
 
     @model_validator(mode="after")
     def _lines(self) -> PurchaseOrder:
@@ -169,7 +188,11 @@ class PurchaseOrder(CanonicalDocument):
         return self
 
     def key_parts(self) -> tuple[str, str, int | str]:
-        return (self.buyer.id, self.po_number, self.revision)
+        return (self.buyer.id, self.po_number, _change_part(self.po_number, self.revision, self.change_number))
+
+    @property
+    def revision_of(self) -> int | str:
+        return self.revision
 
     def total_amount(self) -> Amount:
         return sum(((ln.unit_price or 0) * ln.quantity for ln in self.lines), Amount(0))
@@ -215,6 +238,10 @@ class OrderAcknowledgment(CanonicalDocument):
     buyer: Party
     seller: Party
     lines: list[AckLine] = Field(default_factory=list)
+    change_number: str | None = Field(
+        None, min_length=1, max_length=35,
+        description="The change request this answers, by the number the buyer gave it, where that number does not "
+        "say the revision (see PurchaseOrder.change_number); written as ORDRSP RFF+CR")
 
     @model_validator(mode="after")
     def _lines(self) -> OrderAcknowledgment:
@@ -222,7 +249,12 @@ class OrderAcknowledgment(CanonicalDocument):
         return self
 
     def key_parts(self) -> tuple[str, str, int | str]:
-        return (self.seller.id, f"{self.buyer.id}/{self.po_number}", self.revision)
+        return (self.seller.id, f"{self.buyer.id}/{self.po_number}",
+                _change_part(self.po_number, self.revision, self.change_number))
+
+    @property
+    def revision_of(self) -> int | str:
+        return self.revision
 
 
 # -------------------------------------------------------------------- ship notices

@@ -183,8 +183,11 @@ def _change_revision(number: str | None, po: str | None) -> int | None:
 
 @register_document_function("ordchg_revision")
 def _ordchg_revision(doc: Doc) -> None:
-    # BGM 1004 of an ORDCHG is "<po>-<sequence>" (the request's own number); the order
-    # itself is named by RFF+ON. A number of another shape says nothing about revision.
+    # BGM 1004 of an ORDCHG is the request's own number; the order itself is named by RFF+ON.
+    # "<po>-<sequence>" gives the revision. A number of another shape (a buyer's own document
+    # numbering) says nothing about revision: the change reads as revision 1 and keeps its
+    # number (change_number), which tells it apart from the order's other changes and is
+    # echoed in the answer.
     number = doc.pop("_change_number", None)
     po = doc.get("po_number")
     revision = _change_revision(number, po)
@@ -192,18 +195,23 @@ def _ordchg_revision(doc: Doc) -> None:
         doc.setdefault("revision", revision)
     elif number and not po:
         doc["po_number"] = number
+    elif number:
+        doc["change_number"] = number
 
 
 @register_document_function("ordchg_number")
 def _ordchg_number(doc: Doc) -> None:
-    doc["_change_number"] = _change_number(doc.get("po_number"), doc.get("revision") or 1)
+    doc["_change_number"] = doc.get("change_number") or _change_number(doc.get("po_number"), doc.get("revision") or 1)
 
 
 @register_document_function("ack_change_number")
 def _ack_change_number(doc: Doc) -> None:
     # An ORDRSP answering an ORDCHG (revision > 0) names the change it answers (RFF+CR) by
-    # the change request's number, "<po>-<revision>"; an answer to the order names none.
-    if doc.get("revision"):
+    # the change request's number: the buyer's own where it gave one of another shape,
+    # else "<po>-<revision>"; an answer to the order names none.
+    if doc.get("change_number"):
+        doc["_change_number"] = doc["change_number"]
+    elif doc.get("revision"):
         doc["_change_number"] = _change_number(doc.get("po_number"), doc["revision"])
 
 

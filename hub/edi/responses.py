@@ -81,7 +81,8 @@ def confirm(po: PurchaseOrder, *, on: date, seller_id: str, available: Available
               AckStatus.REJECTED if statuses == {AckLineStatus.REJECTED} else AckStatus.ACCEPTED_WITH_CHANGES)
     return OrderAcknowledgment(po_number=po.po_number, po_date=po.order_date, ack_number=f"SO-{po.po_number}",
                                ack_date=on, status=status, revision=po.revision, currency=po.currency,
-                               buyer=po.buyer, seller=_seller(po, seller_id), lines=lines)
+                               buyer=po.buyer, seller=_seller(po, seller_id), lines=lines,
+                               change_number=po.change_number)
 
 
 def _confirmed(po: PurchaseOrder, ack: OrderAcknowledgment | None) -> list[tuple[OrderLine, Decimal]]:
