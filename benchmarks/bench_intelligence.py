@@ -15,6 +15,7 @@ Reproduce:
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import resource
@@ -356,6 +357,18 @@ def overall(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "min_recall_over_seeds": min((r["anomalies"]["recall"] or 0) for r in runs)}
 
 
+def with_settings(config: AnomalyConfig, settings: Sequence[str]) -> AnomalyConfig:
+    """``config`` with each ``NAME=VALUE`` of ``settings`` (a Python literal) replaced."""
+    changes: dict[str, Any] = {}
+    for item in settings:
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if name not in AnomalyConfig.__dataclass_fields__:
+            raise SystemExit(f"--set {item}: AnomalyConfig has no setting {name!r}")
+        changes[name] = ast.literal_eval(value.strip())
+    return replace(config, **changes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
@@ -367,8 +380,11 @@ def main() -> None:
     parser.add_argument("--details", action="store_true", help="list missed problems and false cases")
     parser.add_argument("--without-sends", action="store_true",
                         help="leave out the check of the hub's sends (the detectors as before it)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="an AnomalyConfig threshold other than its default, e.g. --set z_threshold=3.0 "
+                             "(a Python literal; repeatable)")
     args = parser.parse_args()
-    config = AnomalyConfig()
+    config = with_settings(AnomalyConfig(), args.set)
     if args.tracemalloc:
         tracemalloc.start()
     started, load_at_start = time.perf_counter(), os.getloadavg()
@@ -377,7 +393,8 @@ def main() -> None:
     result: dict[str, Any] = {
         "command": f".venv/bin/python benchmarks/bench_intelligence.py --seeds {' '.join(map(str, args.seeds))} "
                    f"--weeks {args.weeks} --partners {args.partners} --drift-every {args.drift_every}"
-                   + (" --tracemalloc" if args.tracemalloc else "") + (" --without-sends" if args.without_sends else ""),
+                   + (" --tracemalloc" if args.tracemalloc else "") + (" --without-sends" if args.without_sends else "")
+                   + "".join(f" --set {item}" for item in args.set),
         "python": sys.version.split()[0], "cpus": os.cpu_count(), "loadavg_at_start": load_at_start,
         "kinds": list(KINDS), "counted_for_anomaly_recall": list(FLOW_KINDS),
         "overall": overall(runs),
