@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 
 from hub.ops.cases import event, open_cases
 from hub.ops.history import record_ship_notice_orders
@@ -41,6 +41,7 @@ def park(db: Database, *, job_id: int, attempts: int, inbox_id: int | None, payl
     error = outcome.error
     assert isinstance(error, WaitingForOriginal)
     with db.session() as s:
+        _lock_keys(s, [error.business_key])  # an original being accepted commits first, or sees this job waiting
         claimed = s.execute(  # type: ignore[attr-defined]  # DML results carry rowcount
             update(Job).where(Job.id == job_id, Job.status.in_(("queued", "retrying")), Job.attempts == attempts)
             .values(status="waiting", attempts=attempts + 1, ordering_key=error.business_key,
@@ -59,7 +60,9 @@ def park(db: Database, *, job_id: int, attempts: int, inbox_id: int | None, payl
                 status="waiting", outcome={"waiting_for": f"{error.business_key} revision {error.revision - 1}",
                                            "stage": outcome.stage}))
     # The revision awaited may have been committed while this job ran: its wake-up (in
-    # ``after_accept``) did not see this job waiting yet. Look again now that it is.
+    # ``after_accept``) did not see this job waiting yet. Look again now that it is. (The key
+    # lock above makes one of the two looks see the other's commit: on PostgreSQL a wake-up
+    # that looked before this job was waiting could otherwise still be uncommitted here.)
     with db.session() as s:
         held = s.scalar(select(Document.id).where(
             Document.business_key == error.business_key, Document.document_type == "purchase_order",
@@ -73,11 +76,30 @@ def park(db: Database, *, job_id: int, attempts: int, inbox_id: int | None, payl
 
 _WAITING = select(Job.__table__.c.id).where(Job.__table__.c.status == "waiting",
                                             Job.__table__.c.ordering_key.in_(bindparam("keys", expanding=True)))
+# Transaction advisory locks on business keys (PostgreSQL): a change's park and its original's
+# wake-up take turns (``_lock_keys``).
+_KEY_LOCKS = 0x43444B02
+_LOCK_KEY = select(func.pg_advisory_xact_lock(bindparam("space", type_=Integer),
+                                              func.hashtext(bindparam("key"))))
+
+
+def _lock_keys(s: Session, keys: list[str]) -> None:
+    """Until the commit, hold each key's lock (PostgreSQL; SQLite has one writer at a time).
+
+    ``park`` commits its job ``waiting`` and then looks for the original; ``after_accept``
+    looks for waiting jobs before its transaction (with the original) commits. Without a lock,
+    on several connections both looks could come before the other's commit: neither saw the
+    other, and the change waited for ever. Sorted, so two transactions never wait on each other.
+    """
+    if keys and s.get_bind().dialect.name == "postgresql":
+        for key in sorted({key for key in keys if key}):
+            s.execute(_LOCK_KEY, {"space": _KEY_LOCKS, "key": key})
 
 
 def after_accept(s: Session, *, inbox_id: int | None, job_id: int, message: Message,
                  new: list[Document], refdata: ReferenceData) -> None:
     keys = sorted({row.business_key for row in new})
+    _lock_keys(s, keys)  # before the look for waiting changes: a change being parked commits first, or finds these
     record_ship_notice_orders(s, new)
     for row in new:
         if row.document_type == "purchase_order" and row.revision not in ("0", ""):

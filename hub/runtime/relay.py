@@ -12,7 +12,10 @@ partner not read yet, a paused partner) hands it back: ``published_at`` becomes
 :data:`HANDED_BACK`, a time before any publish. The sweep publishes such a job again as soon
 as nothing holds it up, and the first publish of a job never overwrites the mark, so a worker
 that took the message before its serve marked it published does not leave the job
-waiting for ``republish_after``.
+waiting for ``republish_after``. Nor does the serve's mark overwrite an attempt a worker has
+finished meanwhile (a change parked for its original and woken again, a retry): such a job
+keeps ``published_at`` empty and the sweep publishes it as soon as it is due, without the
+ingest grace (its first message was taken already).
 
 Per-key ordering is decided here, not in the broker: a job with an ``ordering_key`` (a
 deliver job carries its document's business key) is published only once every earlier job
@@ -87,7 +90,7 @@ class Relay:
             select(Job.id, Job.kind)
             .where(Job.status.in_(OPEN), Job.next_attempt_at <= now,
                    or_(and_(Job.published_at.is_(None),
-                            or_(Job.kind != "ingest",
+                            or_(Job.kind != "ingest", Job.attempts > 0,  # a worker ran it: not its serve's to publish
                                 Job.created_at < now - timedelta(seconds=INGEST_GRACE_SECONDS))),
                        Job.published_at < Job.next_attempt_at,
                        Job.published_at < now - timedelta(seconds=self.republish_after)),
@@ -127,11 +130,18 @@ class Relay:
             s.execute(update(Job).where(Job.id.in_(ids)).values(published_at=utcnow()))
 
     def mark_published(self, job_ids: Iterable[int]) -> None:
-        """After a serve published new jobs: mark them, except any a worker handed back meanwhile."""
+        """After a serve published new jobs: mark them, except any a worker got to meanwhile.
+
+        A worker may take the message before this mark: a job it handed back keeps
+        :data:`HANDED_BACK`, and one with an attempt finished (``attempts`` > 0: parked and
+        woken, or retrying) keeps what the worker wrote. Marked now, such a job looked handed
+        out after its ``next_attempt_at`` and the sweep left it alone for ``republish_after``.
+        """
         ids = list(job_ids)
         if ids:
             with self.db.session() as s:
-                s.execute(update(Job).where(Job.id.in_(ids), Job.published_at.is_distinct_from(HANDED_BACK))
+                s.execute(update(Job).where(Job.id.in_(ids), Job.status == "queued", Job.attempts == 0,
+                                            Job.published_at.is_distinct_from(HANDED_BACK))
                           .values(published_at=utcnow()))
 
     def release(self, job_id: int) -> None:
