@@ -47,6 +47,15 @@ class Message:
     existing_ids: dict[str, int] = field(default_factory=dict)  # idempotency key → document id
     stored_ids: dict[str, int] = field(default_factory=dict)  # idempotency key → the row this receipt wrote
     dumped: dict[int, tuple[CanonicalDocument, Any]] = field(default_factory=dict)  # id(doc) → (doc, its JSON)
+    held: dict[str, int | None] = field(default_factory=dict)  # idempotency key → document id, looked up this run
+
+    def held_id(self, key: str, find: Callable[[str], int | None]) -> int | None:
+        """The id of the document held under ``key`` (None: none), asked of ``find`` (the
+        context's ``find_document``) once per key for this message: several stages ask, and
+        between them this run writes no document."""
+        if key not in self.held:
+            self.held[key] = find(key)
+        return self.held[key]
 
     def canonical_json(self, doc: CanonicalDocument) -> Any:
         """``doc.model_dump(mode="json")``, once per document object of this message (the

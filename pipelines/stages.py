@@ -32,7 +32,7 @@ def dedupe(message: Message, ctx: StageContext) -> Message:
     otherwise the known ones are noted and the hub stores only the new ones.
     """
     for doc in message.documents:
-        existing = ctx.find_document(doc.idempotency_key)
+        existing = message.held_id(doc.idempotency_key, ctx.find_document)
         if existing is not None:
             message.existing_ids[doc.idempotency_key] = existing
     if message.documents and len(message.existing_ids) == len(message.documents):

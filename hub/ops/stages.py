@@ -138,7 +138,7 @@ def check_revisions(message: Message, ctx: StageContext) -> Message:
     for doc in message.documents:
         if not isinstance(doc, PurchaseOrder) or doc.revision == 0:
             continue
-        if ctx.find_document(doc.idempotency_key) is not None:
+        if message.held_id(doc.idempotency_key, ctx.find_document) is not None:
             continue  # this revision is held already: dedupe decides
         if ctx.find_document(_order_key(doc, doc.revision - 1)) is None:
             raise WaitingForOriginal(
@@ -154,7 +154,8 @@ def _fingerprints(a: PurchaseOrder, b: PurchaseOrder) -> tuple[str, str]:
     return order_fingerprint(a), order_fingerprint(b)
 
 
-_HELD = select(Document.__table__.c.canonical).where(Document.__table__.c.idempotency_key == bindparam("key"))
+_HELD = select(Document.__table__.c.id, Document.__table__.c.canonical).where(
+    Document.__table__.c.idempotency_key == bindparam("key"))
 
 
 def check_resend(message: Message, ctx: StageContext) -> Message:
@@ -164,10 +165,15 @@ def check_resend(message: Message, ctx: StageContext) -> Message:
     for doc in message.documents:
         if not isinstance(doc, PurchaseOrder) or doc.purpose is OrderPurpose.CANCEL:
             continue
+        key = doc.idempotency_key
+        if key in message.held and message.held[key] is None:
+            continue  # looked up already (check_revisions): not held
         with hub.db.read_connection() as conn:
-            held = conn.scalar(_HELD, {"key": doc.idempotency_key})
-        if held is None:
+            row = conn.execute(_HELD, {"key": key}).first()
+        message.held[key] = row.id if row is not None else None  # dedupe asks next: answered
+        if row is None:
             continue
+        held = row.canonical
         mine, theirs = _fingerprints(doc, PurchaseOrder.model_validate(held))
         if mine == theirs or acknowledge:
             continue

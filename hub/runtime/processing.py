@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import structlog
 from sqlalchemy import (
@@ -427,7 +427,7 @@ class Processor:
     # ----------------------------------------------------------------------- loading
     def _load(self, job_id: int, *, ingest_only: bool = False) -> tuple[_Snapshot | None, Message | _Earlier | None]:
         with self.db.read_connection() as s:
-            job = s.execute(_LOAD_JOB, {"id": job_id}).first()
+            job = s.execute(_LOAD_JOB_ENTRY, {"id": job_id}).first()  # an ingest job with its receipt
             if job is None or job.status not in OPEN_STATES:
                 return None, None
             if ingest_only and job.kind != "ingest":
@@ -445,8 +445,8 @@ class Processor:
                 if partner and partner.get("paused"):
                     return snap, Message(0, job.partner_id or "", "outbox", b"", partner=partner)
                 return snap, None
-            entry = s.execute(_LOAD_ENTRY, {"id": job.inbox_id}).first()
-            assert entry is not None, f"job {job_id} points at a missing inbox row"
+            assert job.e_id is not None, f"job {job_id} points at a missing inbox row"
+            entry = _Entry(*(job._mapping[f"e_{name}"] for name in _Entry._fields))
             if ingest_only and entry.raw is None:  # a big payload (a blob) is read and decoded outside a batch
                 return None, _LATER_MESSAGE
             raw = entry.raw if entry.raw is not None else self.blobs.read(entry.blob_path or "")
@@ -706,9 +706,30 @@ _DOCUMENTS = cast(Table, Document.__table__)
 _LOAD_JOB = select(_JOBS.c.id, _JOBS.c.kind, _JOBS.c.attempts, _JOBS.c.partner_id, _JOBS.c.inbox_id,
                    _JOBS.c.document_id, _JOBS.c.payload, _JOBS.c.created_at, _JOBS.c.status,
                    _JOBS.c.ordering_key, _JOBS.c.published_at).where(_JOBS.c.id == bindparam("id"))
-_LOAD_ENTRY = select(_INBOX.c.id, _INBOX.c.partner_id, _INBOX.c.channel, _INBOX.c.raw, _INBOX.c.blob_path,
-                     _INBOX.c.document_type, _INBOX.c.content_type, _INBOX.c.filename, _INBOX.c.correlation_id,
-                     _INBOX.c.received_at, _INBOX.c.meta).where(_INBOX.c.id == bindparam("id"))
+
+
+class _Entry(NamedTuple):
+    """The receipt's columns that ``_load`` reads (the ``inbox`` columns of these names)."""
+
+    id: int
+    partner_id: str
+    channel: str
+    raw: bytes | None
+    blob_path: str | None
+    document_type: str | None
+    content_type: str | None
+    filename: str | None
+    correlation_id: str | None
+    received_at: datetime
+    meta: dict[str, Any]
+
+
+# A job and, for an ingest job, its receipt: one statement (it runs for every job).
+_LOAD_JOB_ENTRY = (
+    select(*_LOAD_JOB.selected_columns, *(_INBOX.c[name].label(f"e_{name}") for name in _Entry._fields))
+    .select_from(_JOBS.outerjoin(_INBOX, and_(_INBOX.c.id == _JOBS.c.inbox_id,
+                                              _JOBS.c.kind == literal_column("'ingest'"))))
+    .where(_JOBS.c.id == bindparam("id")))
 
 # Built once: these run for every document, and building a statement costs more than running it.
 # The fixed IN lists are SQL literals: an IN over parameters is "expanding", re-rendered at every execution.
