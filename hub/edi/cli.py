@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import typer
@@ -23,6 +24,9 @@ from mappings.engine import load_map
 __all__ = ["print_batch", "render_file"]
 
 _FUNCTIONAL_ID = {"850": "PO", "860": "PC", "855": "PR", "856": "SH", "810": "IN"}
+
+
+_ENVELOPE = re.compile(r"(x12|edifact)\.")  # the codes of syntax and envelope findings (connectors.formats)
 
 
 def print_batch(file: Path, batch: EdiBatch, partner: str) -> None:
@@ -45,7 +49,10 @@ def print_batch(file: Path, batch: EdiBatch, partner: str) -> None:
                 where = " / ".join(p for p in (
                     f"{f.segment_id} at segment {f.segment_position}" if f.segment_id else "",
                     f"element {f.element_position:02d}" if f.element_position else "",
-                    f"field {f.path}" if f.path and not f.segment_id else "") if p)
+                    # a canonical field with no segment behind it; an envelope finding's path
+                    # (partner / ISA / ST) is the head of the line already
+                    f"field {f.path}" if f.path and not f.segment_id and not _ENVELOPE.match(f.code) else "",
+                ) if p)
                 where = f"{where}: {f.message}" if where else f.message
             typer.echo(f"{file}: partner {who} / {head} / {tx.set_id} {tx.control_number}: "
                        f"{where or result.error}", err=True)

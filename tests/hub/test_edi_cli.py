@@ -43,6 +43,17 @@ def test_parse_names_partner_interchange_segment_and_element_on_bad_input(tmp_pa
     assert "SE at segment" in line and "element 01" in line
 
 
+def test_a_cut_off_interchange_is_named_once_per_problem_without_a_bogus_field(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.edi"
+    cut.write_bytes((GOLDEN / "x12_850_004010.edi").read_bytes()[:300])
+    result = run("parse", str(cut), "--partner", "ACME")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert any(line.endswith("850 0001: SE missing") for line in lines), lines
+    assert all(line.startswith(f"{cut}: partner ACME / ISA 000000001 / 850 0001: ") for line in lines), lines
+    assert not any("field " in line or "unknown" in line for line in lines), lines
+
+
 @pytest.mark.parametrize(("standard", "set_id", "golden"), [
     ("x12", "850", "x12_850_004010"), ("x12", "855", "x12_855_004010"), ("x12", "856", "x12_856_004010"),
     ("x12", "810", "x12_810_004010"), ("edifact", "ORDERS", "edifact_ORDERS_D96A"),
