@@ -25,13 +25,14 @@ from starlette.concurrency import run_in_threadpool
 from canonical.errors import CrossdockError
 from canonical.registry import model_for
 from connectors.base import Receipt
+from connectors.formats import sniff
 from connectors.transports.as2 import as2_endpoint
 from hub.api.deps import HubDep, Ingestor, Operator, Viewer
 from hub.api.inbound import outcome_response, read_limited
 from hub.api.problems import Problem
 from hub.edi.mdn import MdnReceiver
 from hub.edi.outbound import queue_document
-from hub.edi.receive import EdiInbox, as2_partner, envelope_of
+from hub.edi.receive import EdiInbox, as2_partner, envelope_of, partner_for_envelope, sender_hint
 from hub.edi.sender import EdiSender
 from hub.partners import partner_dict
 from hub.receipts import ReceiptState, receipt_state
@@ -73,6 +74,14 @@ def edi_sender(hub: Hub) -> Callable[[], int]:
     return EdiSender(hub.db, policy=hub.processor.policy).poll
 
 
+def _sender_of_broken(hub: Hub, body: bytes) -> str:
+    """The partner a broken interchange names (leniently), else the id it gives, else ``unknown``."""
+    hint = sender_hint(body)
+    if hint is None or not hint[0]:
+        return "unknown"
+    return partner_for_envelope(hub.db, *hint) or hint[0]
+
+
 @router.post("/api/v1/inbound/edi", summary="Send X12 or EDIFACT over HTTP (partner from the envelope)")
 async def post_edi(request: Request, principal: Ingestor, hub: HubDep, prefer: str | None = Header(None),
                    x_correlation_id: str | None = Header(None)) -> Response:
@@ -84,9 +93,13 @@ async def post_edi(request: Request, principal: Ingestor, hub: HubDep, prefer: s
     """
     body = await read_limited(request, hub.settings.max_body_bytes)
     ic = envelope_of(body)
-    if ic is None:
+    if ic is None and sniff(body) is None:
         raise Problem(400, "Not EDI", "the body is not an X12 (ISA) or EDIFACT (UNA/UNB) interchange")
-    receipt = Receipt(partner_id=ic.sender_id.strip(), channel="edi-http", content_type=request.headers.get(
+    # An interchange whose envelope cannot be read is kept all the same: its reading names what is wrong.
+    partner_id: str = ic.sender_id.strip() if ic is not None else (principal.partner_id or "")
+    if not partner_id:
+        partner_id = await run_in_threadpool(_sender_of_broken, hub, body)
+    receipt = Receipt(partner_id=partner_id, channel="edi-http", content_type=request.headers.get(
         "content-type"), correlation_id=x_correlation_id or uuid.uuid4().hex, meta={"api_key": principal.name})
     stored = await _inbox(hub).store_async(receipt, body, ic)
     hub.metrics.received.labels("edi-http", "duplicate" if stored.already_seen else "stored").inc()

@@ -31,7 +31,7 @@ from hub.storage.db import Database
 from hub.storage.edi_tables import EdiReceived
 from hub.storage.tables import InboxEntry, Partner
 
-__all__ = ["EdiInbox", "as2_partner", "envelope_of", "partner_for_envelope"]
+__all__ = ["EdiInbox", "as2_partner", "envelope_of", "partner_for_envelope", "sender_hint"]
 
 
 def envelope_of(raw: bytes) -> Interchange | None:
@@ -42,6 +42,27 @@ def envelope_of(raw: bytes) -> Interchange | None:
         return next(iter(read_any(raw)), None)
     except CrossdockError:
         return None
+
+
+def sender_hint(raw: bytes) -> tuple[str, str] | None:
+    """(sender, recipient) read leniently from an ISA or UNB too broken to read as an envelope.
+
+    For attributing a broken interchange to its partner, nothing else: the ISA's own element
+    separator (its 4th character) and its 6th and 8th elements, or the UNB's (after any UNA)
+    2nd and 3rd.
+    """
+    text = raw[:1024].decode("latin-1").lstrip("\ufeff\ufffe\xef\xbb\xbf \r\n\t")
+    if text[:3] == "ISA" and len(text) > 3:
+        parts = text.split(text[3])  # cut short, it may still name the sender
+        return (parts[6].strip(), parts[8].strip() if len(parts) > 8 else "") if len(parts) > 6 else None
+    component, element = ":", "+"
+    if text[:3] == "UNA" and len(text) >= 9:
+        component, element, text = text[3], text[4], text[9:].lstrip("\r\n")
+    if text[:3] == "UNB":
+        parts = text.split(element)
+        if len(parts) > 3:
+            return parts[2].split(component)[0].strip(), parts[3].split(component)[0].strip()
+    return None
 
 
 def _profiles_naming(db: Database, section: str, key: str, value: str) -> list[dict[str, Any]]:

@@ -52,6 +52,26 @@ def test_one_bad_set_does_not_lose_the_good_one(hub: HubProcess) -> None:
     assert "AK9*P*2*2*1" in raw
 
 
+def test_an_unreadable_envelope_is_stored_and_parked_for_its_partner_then_mended(hub: HubProcess) -> None:
+    hub.add_partner("MOCKBUY", role="customer", edi={
+        "standard": "x12", "interchange_id": "MOCKEDI", "our_interchange_id": "CROSSDOCK", "transport": "mailbox"})
+    cut = GOLDEN.read_bytes()[:80]  # the ISA cut off after the recipient id: no envelope can be read
+    r = hub.client.post("/api/v1/inbound/edi", content=cut)
+    assert r.status_code == 400, r.text
+    problem = r.json()
+    assert (problem["partner"], problem["stage"], problem["code"]) == ("MOCKBUY", "decode", "parse.error")
+    assert "ISA is incomplete" in problem["detail"] and problem["receipt_id"] is not None
+    dead = hub.client.get(f"/api/v1/deadletters/{problem['dead_letter_id']}").json()
+    assert dead["raw"] == cut.decode() and dead["partner_id"] == "MOCKBUY"  # kept byte for byte
+    r = hub.client.post(f"/api/v1/deadletters/{problem['dead_letter_id']}/edit",
+                        json={"reason": "the partner resent the whole file", "raw": GOLDEN.read_text()})
+    assert r.status_code == 202, r.text
+    hub.wait_for(lambda: [x for x in received(hub, partner="MOCKBUY") if x["status"] == "accepted"])
+    # a body that is no interchange at all is still refused at the door
+    r = hub.client.post("/api/v1/inbound/edi", content=b'{"po_number": "PO-1"}')
+    assert r.status_code == 400 and r.json()["title"] == "Not EDI"
+
+
 def test_unknown_sender_is_a_dead_letter_until_the_partner_exists(hub: HubProcess) -> None:
     r = hub.client.post("/api/v1/inbound/edi", content=_two_sets(bad=False))
     assert r.status_code in (400, 422), r.text
