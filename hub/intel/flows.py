@@ -43,7 +43,7 @@ import structlog
 from sqlalchemy import func, select
 
 from hub.intel.hours import as_hour, hour_of
-from hub.intel.lanes import lane_attempts
+from hub.intel.lanes import NoticeLanes, lane_attempts
 from hub.intel.risk import expectations
 from hub.intel.sends import send_points
 from hub.ops.cases import open_cases
@@ -156,6 +156,7 @@ class FlowWatch:
         self.db = db
         self.refdata = refdata
         self.config = config or AnomalyConfig()
+        self.notices = NoticeLanes()  # the ship notices' lanes, read once each across passes
 
     def detections(self, *, now: datetime | None = None) -> list[Detection]:
         now = now or utcnow()
@@ -165,7 +166,8 @@ class FlowWatch:
             lateness = [LatenessObservation(e.partner, e.arrived_at, (e.arrived_at - e.due_at).total_seconds() / 3600)
                         for e in expectations(s, since=now - timedelta(days=self.config.lateness_baseline_days + 7))
                         if e.kind == "856" and e.arrived_at is not None]
-            attempts = lane_attempts(s, since=now - timedelta(days=self.config.carrier_baseline_days + 2))
+            attempts = lane_attempts(s, since=now - timedelta(days=self.config.carrier_baseline_days + 2),
+                                     notices=self.notices)
             sends = send_points(s, since=now - timedelta(days=self.config.send_baseline_days + 2),
                                 dialect=self.db.engine.dialect.name)
         found = [f for f in detect_flow_anomalies(points, now=now, config=self.config) if _keep(f)]

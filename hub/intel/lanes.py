@@ -10,8 +10,13 @@ The lane is where the shipment goes from and to, read from the ship notice the r
 ``ship_to`` (else the buyer). A report that matches no ship notice takes the cities of its first
 and last event locations; one with neither is left out (no lane to judge it on).
 
+Ship notices are many (every shipment has one) and the check runs every minute, so a
+:class:`NoticeLanes` kept between passes reads each notice once: a pass reads the ids in the
+window and decodes only the notices it has not seen yet.
+
 Usage:
-    attempts = lane_attempts(session, since=now - timedelta(days=21))
+    lanes = NoticeLanes()                # kept between passes
+    attempts = lane_attempts(session, since=now - timedelta(days=21), notices=lanes)
     detect_failing_lanes(attempts, now=now)
 """
 
@@ -29,7 +34,7 @@ from pipelines.intelligence.anomaly import CarrierAttempt
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-__all__ = ["FAILED_EVENTS", "lane_attempts", "lane_of_notice"]
+__all__ = ["FAILED_EVENTS", "NoticeLanes", "lane_attempts", "lane_of_notice"]
 
 FAILED_EVENTS = frozenset({"exception", "returned", "cancelled"})
 NOTICE_LOOKBACK = timedelta(days=30)  # a shipment's tracking reports come within weeks of its ship notice
@@ -59,25 +64,49 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def lane_attempts(s: Session, *, since: datetime) -> list[CarrierAttempt]:
-    """Every carrier report received since ``since``, as an attempt on its lane, oldest first."""
+class NoticeLanes:
+    """The lanes of the ship notices in a window, by reference, read incrementally.
+
+    ``lanes`` reads the ids of the notices in the window and decodes only those it has not
+    read before (a notice does not change once stored); notices that left the window are
+    dropped. A later notice naming the same reference wins, as it did when all were read.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[str, ...]] = {}  # notice id -> (lane, its references...); () without a lane
+
+    def lanes(self, s: Session, *, since: datetime) -> dict[str, str]:
+        """Tracking number, shipment id or PO number -> lane, for the notices stored since ``since``."""
+        ids = list(s.scalars(select(Document.id).where(Document.document_type == "ship_notice",
+                                                       Document.created_at >= since)))
+        self._known = {i: self._known[i] for i in ids if i in self._known}
+        new = [i for i in ids if i not in self._known]
+        for chunk in range(0, len(new), 500):
+            for notice_id, notice in s.execute(select(Document.id, Document.canonical)
+                                               .where(Document.id.in_(new[chunk:chunk + 500]))):
+                lane = lane_of_notice(notice)
+                self._known[notice_id] = () if lane is None else (lane, *(
+                    str(ref) for ref in (notice.get("tracking_number"), notice.get("shipment_id"),
+                                         *(o.get("po_number") for o in notice.get("orders", []))) if ref))
+        out: dict[str, str] = {}
+        for notice_id in sorted(self._known):
+            lane, *refs = self._known[notice_id] or ("",)
+            for ref in refs:
+                out[ref] = lane
+        return out
+
+
+def lane_attempts(s: Session, *, since: datetime, notices: NoticeLanes | None = None) -> list[CarrierAttempt]:
+    """Every carrier report received since ``since``, as an attempt on its lane, oldest first.
+
+    ``notices``: the ship notices read by earlier passes (a new one reads them all)."""
     statuses = list(s.execute(select(Document.canonical, Document.created_at)
                               .where(Document.document_type == "shipment_status", Document.created_at >= since,
                                      Document.direction != "outbound")
                               .order_by(Document.created_at)))
     if not statuses:  # no carrier reports: the ship notices (many) are not read at all
         return []
-    lanes: dict[str, str] = {}  # tracking number, shipment id or PO number -> lane
-    notices = select(Document.canonical).where(Document.document_type == "ship_notice",
-                                               Document.created_at >= since - NOTICE_LOOKBACK)
-    for (notice,) in s.execute(notices.order_by(Document.id)):
-        lane = lane_of_notice(notice)
-        if lane is None:
-            continue
-        for ref in (notice.get("tracking_number"), notice.get("shipment_id"),
-                    *(o.get("po_number") for o in notice.get("orders", []))):
-            if ref:
-                lanes[str(ref)] = lane
+    lanes = (notices or NoticeLanes()).lanes(s, since=since - NOTICE_LOOKBACK)
     out = []
     for status, at in statuses:
         events = [e for e in status.get("events", []) if isinstance(e, Mapping)]

@@ -7,10 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from hub.intel import lanes as lanes_module
 from hub.intel.flows import FlowWatch
-from hub.intel.lanes import lane_attempts, lane_of_notice
+from hub.intel.lanes import NoticeLanes, lane_attempts, lane_of_notice
 from hub.ops.refdata import DbReferenceData
 from hub.storage.db import Database
 from hub.storage.tables import Case, Document
@@ -95,3 +97,36 @@ def test_a_one_hour_blip_opens_no_lane_case(db: Database) -> None:
     _seed(db, [(m, "in_transit") for m in TIMES] + [(m, "exception") for m in (58, 50, 42, 34, 26, 18)])
     FlowWatch(db, DbReferenceData(db)).run(now=NOW)
     assert _lane_cases(db) == []
+
+
+def test_the_notices_are_read_once_each_across_passes(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pass every minute over weeks of ship notices: each notice is decoded once, a new one is
+    picked up, one that left the window is dropped, and the lanes are those a full read gives."""
+    _seed(db, [(30, "exception")])
+    read: list[str] = []
+    real = lanes_module.lane_of_notice
+    monkeypatch.setattr(lanes_module, "lane_of_notice", lambda notice: read.append(notice["shipment_id"]) or real(notice))
+    notices = NoticeLanes()
+    with db.reader() as s:
+        first = lane_attempts(s, since=NOW - timedelta(days=30), notices=notices)
+    assert len(read) == 21 * 12 + 1 and len(set(read)) == len(read)
+    with db.session() as s:  # a notice for a new shipment, with a report of it on another lane
+        s.add(Document(partner_id="CROSSDOCK", document_type="ship_notice", idempotency_key="sn-new",
+                       business_key="CROSSDOCK/SH-NEW", revision="0", direction="outbound", status="sent",
+                       canonical={"shipment_id": "SH-NEW", "tracking_number": "1ZNEW", "ship_from": {"id": "WH-WEST"},
+                                  "ship_to": {"id": "ACME-DC9"}, "orders": [{"po_number": "PO-NEW"}]},
+                       created_at=NOW - timedelta(minutes=20)))
+        s.add(Document(partner_id="UPSN", document_type="shipment_status", idempotency_key="st-new",
+                       business_key="UPSN/1ZNEW", revision="0", direction="inbound", status="accepted",
+                       canonical=_status("1ZNEW", "in_transit", NOW - timedelta(minutes=10)),
+                       created_at=NOW - timedelta(minutes=10)))
+    read.clear()
+    with db.reader() as s:
+        second = lane_attempts(s, since=NOW - timedelta(days=30), notices=notices)
+        assert read == ["SH-NEW"]  # only the new notice was decoded
+        assert second == lane_attempts(s, since=NOW - timedelta(days=30))  # as a full read finds them
+        assert second[:-1] == first and second[-1].lane == "WH-WEST->ACME-DC9"
+        read.clear()
+        recent = notices.lanes(s, since=NOW - timedelta(days=10))  # the notices of the last ten days only
+        assert read == [] and recent == NoticeLanes().lanes(s, since=NOW - timedelta(days=10))
+    assert "SH-NEW" in recent and "SH1" not in recent and len(notices._known) < 12 * 11
