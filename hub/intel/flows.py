@@ -44,7 +44,7 @@ from sqlalchemy import func, select
 
 from hub.intel.hours import as_hour, hour_of
 from hub.intel.lanes import NoticeLanes, lane_attempts
-from hub.intel.risk import expectations
+from hub.intel.risk import DocumentFacts, expectations
 from hub.intel.sends import send_points
 from hub.ops.cases import open_cases
 from hub.ops.rules import partner_policies
@@ -152,11 +152,14 @@ def _keep(found: Detection) -> bool:
 
 
 class FlowWatch:
-    def __init__(self, db: Database, refdata: ReferenceData, *, config: AnomalyConfig | None = None) -> None:
+    def __init__(self, db: Database, refdata: ReferenceData, *, config: AnomalyConfig | None = None,
+                 facts: DocumentFacts | None = None) -> None:
         self.db = db
         self.refdata = refdata
         self.config = config or AnomalyConfig()
         self.notices = NoticeLanes()  # the ship notices' lanes, read once each across passes
+        # the documents the 856 expectations are read from, likewise
+        self.facts = facts if facts is not None else DocumentFacts()
 
     def detections(self, *, now: datetime | None = None) -> list[Detection]:
         now = now or utcnow()
@@ -164,7 +167,8 @@ class FlowWatch:
         with self.db.reader() as s:
             points = flow_points(s, since=since, dialect=self.db.engine.dialect.name)
             lateness = [LatenessObservation(e.partner, e.arrived_at, (e.arrived_at - e.due_at).total_seconds() / 3600)
-                        for e in expectations(s, since=now - timedelta(days=self.config.lateness_baseline_days + 7))
+                        for e in expectations(s, since=now - timedelta(days=self.config.lateness_baseline_days + 7),
+                                              facts=self.facts)
                         if e.kind == "856" and e.arrived_at is not None]
             attempts = lane_attempts(s, since=now - timedelta(days=self.config.carrier_baseline_days + 2),
                                      notices=self.notices)

@@ -41,6 +41,7 @@ import structlog
 from sqlalchemy import or_, select
 
 from hub.ops.cases import open_cases
+from hub.ops.facts import CanonicalFacts
 from hub.ops.rules import partner_policies, partner_rules
 from hub.ops.stages import Found
 from hub.ops.timers import not_customer_orders, with_edi_sla
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from hub.storage.db import Database
     from pipelines.refdata import ReferenceData
 
-__all__ = ["Expected", "LateRates", "SlaRiskPass", "example_of", "expectations"]
+__all__ = ["DocumentFacts", "Expected", "LateRates", "SlaRiskPass", "example_of", "expectations", "facts_of"]
 
 log = structlog.get_logger("crossdock.sla_risk")
 TRAINING_WINDOW = timedelta(days=180)
@@ -107,36 +108,70 @@ def _value(c: Mapping[str, Any]) -> float:
                       for ln in c.get("lines", [])), Decimal(0)))
 
 
-def expectations(s: Session, *, since: datetime) -> list[Expected]:
-    """Every expectation opened since ``since``, open or closed."""
+def _id_of(party: Any) -> Any:
+    return (party or {}).get("id")
+
+
+def facts_of(document_type: str, c: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What :func:`expectations` reads of a document's canonical JSON: (seller id, po number,
+    purpose, shipment id, the orders' po numbers, line count, order value, currency, item count,
+    ship-to id), each only for the document types it is read of."""
+    seller = _id_of(c.get("seller"))
+    if document_type == "purchase_order":
+        return (seller, c.get("po_number"), c.get("purpose"), None, (), len(c.get("lines", [])), _value(c),
+                c.get("currency"), 0, None)
+    if document_type == "ship_notice":
+        orders = c.get("orders", [])
+        return (seller, None, None, c.get("shipment_id"), tuple(o.get("po_number") for o in orders), 0, 0.0, None,
+                sum(len(o.get("items", [])) for o in orders), _id_of(c.get("ship_to")))
+    return (seller, c.get("po_number"), None, c.get("shipment_id"), (), 0, 0.0, None, 0, None)
+
+
+class DocumentFacts(CanonicalFacts[tuple[Any, ...]]):
+    """The facts :func:`expectations` reads of each document (:func:`facts_of`), decoded once per
+    document across passes: the flow and SLA-risk passes of a tick share one."""
+
+    def __init__(self, *, keep_calls: int = 4) -> None:
+        super().__init__(lambda kind, canonical: facts_of(kind, canonical), keep_calls=keep_calls)
+
+
+def expectations(s: Session, *, since: datetime, facts: DocumentFacts | None = None) -> list[Expected]:
+    """Every expectation opened since ``since``, open or closed.
+
+    ``facts``: the documents decoded by earlier passes (without, each document is decoded now)."""
     profiles = {p.id: partner_dict(s, p.id) or {} for p in s.scalars(select(Partner))}
     sla = with_edi_sla(profiles, {pid: partner_rules(p) for pid, p in profiles.items()})
     suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
-    docs = list(s.execute(select(Document.id, Document.document_type, Document.business_key, Document.canonical,
-                                 Document.created_at, Document.revision, Document.partner_id, Document.direction)
-                          .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
-                                 Document.created_at >= since, Document.document_type.in_(_BEARING),
-                                 not_customer_orders(suppliers)).order_by(Document.id)))
+    columns = (Document.id, Document.document_type, Document.business_key, Document.created_at,
+               Document.revision, Document.partner_id, Document.direction)
+    query = (select(*columns, *(() if facts is not None else (Document.canonical,)))
+             .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
+                    Document.created_at >= since, Document.document_type.in_(_BEARING),
+                    not_customer_orders(suppliers)).order_by(Document.id))
+    rows = list(s.execute(query))
+    known = (facts.get(s, [r.id for r in rows]) if facts is not None
+             else {r.id: facts_of(r.document_type, r.canonical) for r in rows})
+    docs = [(r, known[r.id]) for r in rows]
     first: dict[tuple[str, str, Any], datetime] = {}
 
     def seen(kind: str, who: str | None, ref: Any, at: datetime) -> None:
         if who and ref and ((kind, who, ref) not in first or at < first[(kind, who, ref)]):
             first[(kind, who, ref)] = at
 
-    for d in docs:
-        c = d.canonical
-        senders = (d.partner_id, (c.get("seller") or {}).get("id"), d.business_key.split("/")[0])
+    for d, f in docs:
+        seller, po_number, _purpose, shipment_id, order_pos = f[:5]
+        senders = (d.partner_id, seller, d.business_key.split("/")[0])
         if d.direction == "outbound":
             continue
         if d.document_type == "order_acknowledgment":
             for who in senders:
-                seen("855", who, c.get("po_number"), d.created_at)
+                seen("855", who, po_number, d.created_at)
         elif d.document_type == "ship_notice":
-            for o in c.get("orders", []):
+            for po in order_pos:
                 for who in senders:
-                    seen("856", who, o.get("po_number"), d.created_at)
+                    seen("856", who, po, d.created_at)
         elif d.document_type == "invoice":
-            for ref in (c.get("shipment_id"), c.get("po_number")):
+            for ref in (shipment_id, po_number):
                 for who in senders:
                     seen("810", who, ref, d.created_at)
 
@@ -145,17 +180,16 @@ def expectations(s: Session, *, since: datetime) -> list[Expected]:
         return opened + timedelta(hours=float(hours)) if hours is not None else None
 
     out: list[Expected] = []
-    for d in docs:
-        c = d.canonical
-        seller = d.partner_id if d.direction == "outbound" else (c.get("seller") or {}).get("id")
-        if d.document_type == "purchase_order" and seller in suppliers and c.get("purpose") != "cancel":
+    for d, f in docs:
+        seller_id, po_number, purpose, shipment_id, order_pos, line_count, value, currency, items, ship_to = f
+        seller = d.partner_id if d.direction == "outbound" else seller_id
+        if d.document_type == "purchase_order" and seller in suppliers and purpose != "cancel":
             name = f"purchase_order {d.business_key} rev {d.revision}"
             for kind in ("855", "856"):
                 at = due(seller, kind, d.created_at)
                 if at is not None:
                     out.append(Expected(kind, seller, f"{kind} for {name}", d.business_key, d.id, d.created_at, at,
-                                        first.get((kind, seller, c.get("po_number"))), len(c.get("lines", [])),
-                                        _value(c), None, c.get("currency")))
+                                        first.get((kind, seller, po_number)), line_count, value, None, currency))
         elif d.document_type == "ship_notice" and d.direction != "outbound":
             sender = d.business_key.split("/")[0]
             if sender not in suppliers:
@@ -163,12 +197,11 @@ def expectations(s: Session, *, since: datetime) -> list[Expected]:
             at = due(sender, "810", d.created_at)
             if at is None:
                 continue
-            refs = [c.get("shipment_id"), *(o.get("po_number") for o in c.get("orders", []))]
+            refs = [shipment_id, *order_pos]
             arrived = min((t for r in refs if (t := first.get(("810", sender, r))) is not None), default=None)
-            lane = (c.get("ship_to") or {}).get("id")
+            lane = ship_to
             out.append(Expected("810", sender, f"810 for ship_notice {d.business_key}", d.business_key, d.id,
-                                d.created_at, at, arrived, sum(len(o.get("items", [])) for o in c.get("orders", [])),
-                                0.0, f"{sender}->{lane}" if lane else None))
+                                d.created_at, at, arrived, items, 0.0, f"{sender}->{lane}" if lane else None))
     for row in s.execute(select(EdiOutbound.partner_id, EdiOutbound.set_id, EdiOutbound.interchange_control,
                                 EdiOutbound.sent_at, EdiOutbound.acknowledged_at, EdiOutbound.document_id)
                          .where(EdiOutbound.ack_status != "not_expected", EdiOutbound.sent_at >= since)):
@@ -193,12 +226,35 @@ class LateRates:
         for rows in self.by_partner.values():
             rows.sort()
         self.keys = {p: [r[0] for r in rows] for p, rows in self.by_partner.items()}
+        # per partner: how many rows (by known time) are in, their opening times sorted, and those of the late ones
+        self._prefix: dict[str, tuple[int, list[datetime], list[datetime]]] = {}
+        self._answered: dict[tuple[str, datetime], float | None] = {}
+
+    def prepare(self, expected: list[Expected]) -> LateRates:
+        """Answer ``at`` for the openings of ``expected`` now, in time order (each question then
+        adds only the outcomes known since the one before); returns self."""
+        for partner, before in sorted({(e.partner, e.opened_at) for e in expected}):
+            self._answered[(partner, before)] = self.at(partner, before)
+        return self
 
     def at(self, partner: str, before: datetime) -> float | None:
+        if (partner, before) in self._answered:
+            return self._answered[(partner, before)]
         rows = self.by_partner.get(partner, [])
         end = bisect.bisect_left(self.keys.get(partner, []), before)
-        seen = [late for known, opened, late in rows[:end] if opened >= before - _LATE_RATE_DAYS]
-        return round(sum(seen) / len(seen), 4) if seen else None
+        done, opened, late = self._prefix.get(partner, (0, [], []))
+        if end < done:  # earlier than the last question: count them (the order a pass asks in is mostly by time)
+            seen = [is_late for known, at, is_late in rows[:end] if at >= before - _LATE_RATE_DAYS]
+            return round(sum(seen) / len(seen), 4) if seen else None
+        # later: add the outcomes known since the last question, then count by opening time
+        for _known, at, is_late in rows[done:end]:
+            bisect.insort(opened, at)
+            if is_late:
+                bisect.insort(late, at)
+        self._prefix[partner] = (end, opened, late)
+        since = before - _LATE_RATE_DAYS
+        n = len(opened) - bisect.bisect_left(opened, since)
+        return round((len(late) - bisect.bisect_left(late, since)) / n, 4) if n else None
 
 
 def example_of(e: Expected, rates: LateRates, *, missed: bool | None) -> RiskExample:
@@ -208,11 +264,13 @@ def example_of(e: Expected, rates: LateRates, *, missed: bool | None) -> RiskExa
 
 class SlaRiskPass:
     def __init__(self, db: Database, registry: ModelRegistry, refdata: ReferenceData, *,
-                 threshold: float = 0.7) -> None:
+                 threshold: float = 0.7, facts: DocumentFacts | None = None) -> None:
         self.db = db
         self.registry = registry
         self.refdata = refdata
         self.threshold = threshold
+        # the documents' facts, decoded once each across passes
+        self.facts = facts if facts is not None else DocumentFacts()
 
     def train(self, *, now: datetime | None = None) -> dict[str, Any]:
         """Train a new version from the closed expectations of the training window."""
@@ -220,7 +278,7 @@ class SlaRiskPass:
         with self.db.session() as s:
             found = expectations(s, since=now - TRAINING_WINDOW)
             closed = [e for e in found if e.missed(now) is not None]
-            rates = LateRates(closed)
+            rates = LateRates(closed).prepare(closed)
             examples = [example_of(e, rates, missed=e.missed(now)) for e in closed]
             return self.registry.train(s, "sla_risk", lambda v: train_sla_risk(examples, version=v, now=now),
                                        examples=len(examples))
@@ -230,9 +288,9 @@ class SlaRiskPass:
         now = now or utcnow()
         model, warning = self.registry.active("sla_risk")
         with self.db.reader() as s:
-            found = expectations(s, since=now - max(OPEN_WINDOW, _LATE_RATE_DAYS * 2))
-        rates = LateRates([e for e in found if e.missed(now) is not None])
+            found = expectations(s, since=now - max(OPEN_WINDOW, _LATE_RATE_DAYS * 2), facts=self.facts)
         open_ = [e for e in found if e.missed(now) is None and e.opened_at >= now - OPEN_WINDOW]
+        rates = LateRates([e for e in found if e.missed(now) is not None]).prepare(open_)
         opened = 0
         with self.db.session() as s:
             for e in open_:

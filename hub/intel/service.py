@@ -21,7 +21,7 @@ from hub.intel.agents import AgentRunner
 from hub.intel.flows import FlowWatch
 from hub.intel.models import ModelRegistry
 from hub.intel.priority import PriorityPass, outcome_of
-from hub.intel.risk import LateRates, SlaRiskPass, example_of, expectations
+from hub.intel.risk import DocumentFacts, LateRates, SlaRiskPass, example_of, expectations
 from hub.storage.tables import Case, utcnow
 from pipelines.intelligence import priority as priority_model
 from pipelines.intelligence import risk as risk_model
@@ -42,9 +42,11 @@ class Intelligence:
         self.db = db
         self.registry = ModelRegistry(db)
         self.agents = AgentRunner(db, settings, submit=submit)
-        self.risk = SlaRiskPass(db, self.registry, refdata)
+        # the flow and SLA-risk passes read the same documents: each is decoded once, for both
+        self.facts = DocumentFacts()
+        self.risk = SlaRiskPass(db, self.registry, refdata, facts=self.facts)
         self.priority = PriorityPass(db, self.registry)
-        self.flows = FlowWatch(db, refdata)
+        self.flows = FlowWatch(db, refdata, facts=self.facts)
 
     def in_background(self, name: str, fn: Callable[[], object]) -> Callable[[], None]:
         """A scheduler task that starts ``fn`` on its own thread (unless the last run is still
@@ -98,7 +100,8 @@ class Intelligence:
         with self.db.reader() as s:
             if name == "sla_risk":
                 found = expectations(s, since=since - timedelta(days=30))
-                rates = LateRates([e for e in found if e.missed(now) is not None])
+                rates = LateRates([e for e in found if e.missed(now) is not None]).prepare(
+                    [e for e in found if e.opened_at >= since])
                 prior = model.params.get("late_rate_prior", risk_model.DEFAULT_LATE_PRIOR)
                 rows = [risk_model.features(example_of(e, rates, missed=None), prior=prior)
                         for e in found if e.opened_at >= since]

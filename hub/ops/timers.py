@@ -20,7 +20,9 @@ type was opened for the same document (or parked job) before.
 
 Each pass reads the documents and interchanges of the last ``LOOKBACK`` (30 days): the
 longest SLA is days, and a pass every few seconds opens a case long before a document
-leaves the window, so the cost of a pass stays bounded as the tables grow.
+leaves the window, so the cost of a pass stays bounded as the tables grow. The fields a pass
+needs of a document's canonical JSON are decoded once per document (``hub.ops.facts``), and
+the cases already opened for what a pass finds are looked up in a few queries.
 
 Usage:
     timers = SlaTimers(db, refdata); scheduler.every(5, "sla-timers", timers.run)
@@ -32,12 +34,13 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import ColumnElement, and_, or_, select
 
 from hub.ops.cases import open_cases
+from hub.ops.facts import CanonicalFacts
 from hub.ops.rules import partner_policies, partner_rules
 from hub.ops.stages import Found
 from hub.partners import partner_dict
@@ -69,10 +72,45 @@ def _total(canonical: Mapping[str, Any]) -> Decimal:
                 for ln in canonical.get("lines", [])), Decimal(0))
 
 
+class _Facts(NamedTuple):
+    """What a pass reads of a document's canonical JSON (each field only for the types it is read of)."""
+
+    seller: Any = None
+    po_number: Any = None
+    purpose: Any = None
+    shipment_id: Any = None
+    has_shipment_id: bool = False
+    tracking_number: Any = None
+    order_pos: tuple[Any, ...] = ()
+    total: Decimal | None = None
+    currency: Any = None
+    delivered: bool = False  # a shipment status with a delivered event
+    ship_from: str = ""  # a transfer's warehouses
+    ship_to: str = ""
+
+
+def _facts(document_type: str, c: Mapping[str, Any]) -> _Facts:
+    seller = (c.get("seller") or {}).get("id")
+    if document_type == "purchase_order":
+        return _Facts(seller, c.get("po_number"), c.get("purpose"), total=_total(c), currency=c.get("currency"))
+    if document_type == "ship_notice":
+        return _Facts(seller, shipment_id=c.get("shipment_id"), has_shipment_id="shipment_id" in c,
+                      tracking_number=c.get("tracking_number"),
+                      order_pos=tuple(o.get("po_number") for o in c.get("orders", [])),
+                      ship_from=str((c.get("ship_from") or c.get("seller") or {}).get("id")),
+                      ship_to=str((c.get("ship_to") or {}).get("id")))
+    if document_type == "shipment_status":
+        return _Facts(seller, shipment_id=c.get("shipment_id"), tracking_number=c.get("tracking_number"),
+                      delivered=any(e.get("code") == "delivered" for e in c.get("events", [])))
+    return _Facts(seller, c.get("po_number"), shipment_id=c.get("shipment_id"))
+
+
 class SlaTimers:
     def __init__(self, db: Database, refdata: ReferenceData) -> None:
         self.db = db
         self.refdata = refdata
+        # what each document's canonical JSON says, decoded once per document across passes
+        self.facts: CanonicalFacts[_Facts] = CanonicalFacts(lambda kind, canonical: _facts(kind, canonical))
 
     def run(self) -> int:
         """One pass; returns how many cases it opened."""
@@ -83,14 +121,15 @@ class SlaTimers:
             found = [*self._overdue(s, profiles, rules, now), *self._waiting(s, rules, now)]
         opened = 0
         with self.db.session() as s:
+            known = _known_cases(s, found)
             for detection, business_key, job_id, partner in found:
-                same = Case.job_id == job_id if job_id is not None else Case.business_key == business_key
-                known = s.scalar(select(Case.id).where(Case.type == detection.code, same).limit(1))
-                if known is not None:
+                key = (detection.code, job_id) if job_id is not None else (detection.code, business_key)
+                if key in known:
                     continue
                 decision = decide(detection, partner_policies(profiles.get(partner)), partner)
                 open_cases(s, [Found(detection, decision, business_key)], partner_id=partner,
                            refdata=self.refdata, job_id=job_id)
+                known.add(key)
                 opened += 1
         if opened:
             log.info("timers.cases_opened", count=opened)
@@ -99,55 +138,56 @@ class SlaTimers:
     def _overdue(self, s: Any, profiles: Mapping[str, Mapping[str, Any]], rules: Mapping[str, PartnerRules],
                  now: datetime) -> list[tuple[Detection, str, int | None, str]]:
         suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
-        docs = list(s.execute(select(Document.document_type, Document.business_key, Document.canonical,
+        rows = list(s.execute(select(Document.id, Document.document_type, Document.business_key,
                                      Document.created_at, Document.revision, Document.partner_id,
                                      Document.direction)
                               .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
                                      Document.created_at >= now - LOOKBACK, not_customer_orders(suppliers))))
+        known = self.facts.get(s, [d.id for d in rows])
+        docs = [(d, known[d.id]) for d in rows]
         # an answer counts for the partner that sent it and for the seller it names
-        acked = {(who, d.canonical.get("po_number")) for d in docs if d.document_type == "order_acknowledgment"
-                 for who in (d.partner_id, (d.canonical.get("seller") or {}).get("id"))}
-        invoiced = {v for d in docs if d.document_type == "invoice"
-                    for v in (d.canonical.get("shipment_id"), d.canonical.get("po_number")) if v}
-        shipped = {(who, o.get("po_number")) for d in docs if d.document_type == "ship_notice"
-                   for o in d.canonical.get("orders", []) for who in (d.partner_id, d.business_key.split("/")[0])}
+        acked = {(who, f.po_number) for d, f in docs if d.document_type == "order_acknowledgment"
+                 for who in (d.partner_id, f.seller)}
+        invoiced = {v for d, f in docs if d.document_type == "invoice" for v in (f.shipment_id, f.po_number) if v}
+        shipped = {(who, po) for d, f in docs if d.document_type == "ship_notice"
+                   for po in f.order_pos for who in (d.partner_id, d.business_key.split("/")[0])}
         internal = {pid for pid, p in profiles.items() if p.get("role") == "internal"}
-        delivered = {ref for d in docs if d.document_type == "shipment_status"
-                     and any(e.get("code") == "delivered" for e in d.canonical.get("events", []))
-                     for ref in (d.canonical.get("shipment_id"), d.canonical.get("tracking_number")) if ref}
+        delivered = {ref for d, f in docs if d.document_type == "shipment_status" and f.delivered
+                     for ref in (f.shipment_id, f.tracking_number) if ref}
         transfers: list[OpenTransfer] = []
         by_transfer: dict[str, tuple[str, str]] = {}
         expectations, by_doc = [], {}
         shipments, by_ship = [], {}
-        for d in docs:
-            c = d.canonical
+        for d, f in docs:
             # an order of ours: sent to a supplier (outbound) or handed in for one (its seller)
-            seller = d.partner_id if d.direction == "outbound" else (c.get("seller") or {}).get("id")
-            if d.document_type == "purchase_order" and seller in suppliers and c.get("purpose") != "cancel":
+            seller = d.partner_id if d.direction == "outbound" else f.seller
+            if d.document_type == "purchase_order" and seller in suppliers and f.purpose != "cancel":
                 name = f"purchase_order {d.business_key} rev {d.revision}"
                 by_doc[name] = d.business_key
-                if (seller, c.get("po_number")) not in acked:
-                    expectations.append(Expectation("855", seller, name, d.created_at, _total(c), c.get("currency")))
-                if (seller, c.get("po_number")) not in shipped:
-                    expectations.append(Expectation("856", seller, name, d.created_at, _total(c), c.get("currency")))
+                if (seller, f.po_number) not in acked:
+                    expectations.append(Expectation("855", seller, name, d.created_at, f.total, f.currency))
+                if (seller, f.po_number) not in shipped:
+                    expectations.append(Expectation("856", seller, name, d.created_at, f.total, f.currency))
             if d.direction == "outbound":
                 continue  # our own ship notices and invoices to customers are not expectations
             if d.document_type == "ship_notice" and d.partner_id in internal:
-                transfer = self._transfer(d, profiles[d.partner_id], delivered)
+                transfer = self._transfer(d, f, profiles[d.partner_id], delivered)
                 if transfer is not None:
                     transfers.append(transfer)
                     by_transfer[f"transfer {transfer.transfer_id}"] = (d.business_key, d.partner_id)
                 continue  # a transfer between our warehouses is received, not invoiced
-            if d.document_type == "ship_notice" and c.get("shipment_id") not in invoiced \
-                    and not any(o.get("po_number") in invoiced for o in c.get("orders", [])):
+            if d.document_type == "ship_notice" and f.shipment_id not in invoiced \
+                    and not any(po in invoiced for po in f.order_pos):
                 sender = d.business_key.split("/")[0]
                 if sender in suppliers:  # a supplier owes us its invoice
                     name = f"ship_notice {d.business_key}"
                     expectations.append(Expectation("810", sender, name, d.created_at))
                     by_doc[name] = d.business_key
                     continue
-                shipments.append(OpenShipment(c["shipment_id"], sender, d.created_at))
-                by_ship[f"ship_notice {sender}/{c['shipment_id']}"] = d.business_key
+                if not f.has_shipment_id:
+                    raise KeyError("shipment_id")
+                shipments.append(OpenShipment(f.shipment_id, sender, d.created_at))
+                by_ship[f"ship_notice {sender}/{f.shipment_id}"] = d.business_key
         expectations += self._unacknowledged(s, profiles, by_doc, since=now - LOOKBACK)
         out: list[tuple[Detection, str, int | None, str]] = [
             (f, by_doc[f.document], None, f.partner or "")
@@ -159,13 +199,11 @@ class SlaTimers:
         return out
 
     @staticmethod
-    def _transfer(d: Any, profile: Mapping[str, Any], delivered: set[str]) -> OpenTransfer | None:
-        c = d.canonical
-        if c.get("shipment_id") in delivered or (c.get("tracking_number") or "") in delivered:
+    def _transfer(d: Any, f: _Facts, profile: Mapping[str, Any], delivered: set[str]) -> OpenTransfer | None:
+        if f.shipment_id in delivered or (f.tracking_number or "") in delivered:
             return None
         transit = (profile.get("transfers") or {}).get("transit_days")
-        return OpenTransfer(str(c.get("shipment_id")), str((c.get("ship_from") or c.get("seller") or {}).get("id")),
-                            str((c.get("ship_to") or {}).get("id")), d.created_at,
+        return OpenTransfer(str(f.shipment_id), f.ship_from, f.ship_to, d.created_at,
                             float(transit) if transit is not None else None)
 
     @staticmethod
@@ -198,6 +236,21 @@ class SlaTimers:
             job_id, key = jobs[f.document]
             out.append((f, key, job_id, f.partner or ""))
         return out
+
+
+def _known_cases(s: Any, found: list[tuple[Detection, str, int | None, str]]) -> set[tuple[str, Any]]:
+    """(case type, job id) and (case type, business key) of the cases already opened for what a
+    pass found: a few queries per pass (500 keys each) instead of one per overdue document, each
+    a scan of the cases table (it has no index on the business key)."""
+    codes = sorted({d.code for d, _key, _job, _partner in found})
+    jobs = sorted({job for _d, _key, job, _partner in found if job is not None})
+    keys = sorted({key for _d, key, job, _partner in found if job is None})
+    known: set[tuple[str, Any]] = set()
+    for column, values in ((Case.job_id, jobs), (Case.business_key, keys)):
+        for at in range(0, len(values), 500):
+            known.update((code, value) for code, value in s.execute(
+                select(Case.type, column).where(Case.type.in_(codes), column.in_(values[at:at + 500]))))
+    return known
 
 
 def not_customer_orders(suppliers: Iterable[str]) -> ColumnElement[bool]:
