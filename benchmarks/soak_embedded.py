@@ -1,13 +1,15 @@
 """Memory soak of the embedded default: is the server's memory flat over many documents?
 
 Starts a real `crossdock serve` (SQLite, embedded workers) in a folder, streams N purchase
-orders over HTTP from C concurrent senders (``Prefer: respond-async``; each body is made as it
+orders (JSON, or with ``--format x12`` 20-line X12 850 interchanges, each answered with a 997) over HTTP from C concurrent senders (``Prefer: respond-async``; each body is made as it
 is sent, so the sender's memory stays flat too), and every ``--sample-seconds`` records the
 documents sent and processed, the server's resident memory (VmRSS) and its CPU time. Prints
 one JSON line per sample to stderr and the whole series as JSON at the end.
 
 Reproduce (the 1-million-document soak; about an hour on a 2-core machine):
     .venv/bin/python benchmarks/soak_embedded.py --documents 1000000 --senders 8
+The EDI path:
+    .venv/bin/python benchmarks/soak_embedded.py --format x12 --documents 150000 --senders 8 --rate 50
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import itertools
 import json
 import os
+import random
 import sys
 import tempfile
 import threading
@@ -29,6 +32,8 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_decode import make_850  # noqa: E402
+from benchmarks.e2e_payloads import FORMATS, Payloads  # noqa: E402
 from tests.support.hubproc import ADMIN_KEY, HubProcess  # noqa: E402
 
 
@@ -54,9 +59,17 @@ def main() -> None:
                     help="send at most this many documents a second (0: as fast as the server takes them); "
                          "below the processing rate the backlog stays small and memory shows the steady state")
     ap.add_argument("--folder", default=None, help="keep the hub's data here (default: a temporary folder)")
+    ap.add_argument("--format", choices=FORMATS, default="json",
+                    help="json: JSON purchase orders; x12: 20-line X12 850 interchanges to POST /api/v1/inbound/edi")
     args = ap.parse_args()
 
     template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
+    load = Payloads(args.format, 0, tag="S")  # the path and the partner; the bodies are made as they are sent
+
+    def body(i: int) -> bytes:
+        if args.format == "x12":  # a distinct interchange, group and PO number each, from ACMESTORES
+            return make_850(random.Random(i), i + 1)
+        return json.dumps(template | {"po_number": f"S-{i:08d}"}).encode()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.folder or tmp)
         url = f"sqlite:///{root}/crossdock.db"
@@ -65,7 +78,7 @@ def main() -> None:
         hub.start()
         samples: list[dict[str, Any]] = []
         try:
-            hub.add_partner("ACME")
+            load.setup(hub)
             assert hub.proc is not None
             pid = hub.proc.pid
             numbers = itertools.count()
@@ -84,8 +97,7 @@ def main() -> None:
                             return
                         if args.rate:
                             time.sleep(max(0.0, started + i / args.rate - time.perf_counter()))
-                        body = json.dumps(template | {"po_number": f"S-{i:08d}"}).encode()
-                        code = client.post("/api/v1/inbound/ACME/purchase_order", content=body).status_code
+                        code = client.post(load.path, content=body(i)).status_code
                         with lock:
                             sent += 1
                             if code != 202:
@@ -125,7 +137,7 @@ def main() -> None:
             hub.close()
     steady = [s for s in samples if s["processed"] >= args.documents * 0.1]
     result = {
-        "benchmark": "soak_embedded_json_po",
+        "benchmark": "soak_embedded_json_po" if args.format == "json" else "soak_embedded_x12_850",
         "documents": args.documents, "senders": args.senders, "workers": args.workers,
         "refused": refused,
         "seconds": samples[-1]["seconds"] if samples else None,
@@ -139,7 +151,8 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "rate": args.rate,
         "reproduce": f".venv/bin/python benchmarks/soak_embedded.py --documents {args.documents} "
-                     f"--senders {args.senders}" + (f" --rate {args.rate:g}" if args.rate else ""),
+                     f"--senders {args.senders}" + (f" --rate {args.rate:g}" if args.rate else "")
+                     + (f" --format {args.format}" if args.format != "json" else ""),
     }
     print(json.dumps(result, indent=2))
 
