@@ -29,3 +29,14 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     else:
         with postgres_database(migrated=False) as url:
             yield url
+
+
+@pytest.fixture
+def pg_db() -> Iterator[Database]:
+    """A fresh migrated PostgreSQL database of its own (tests that drive two processors on one)."""
+    with postgres_database() as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()

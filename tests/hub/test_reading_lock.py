@@ -8,7 +8,6 @@ worker leaves the interchange to the first, or waits for it, instead of reading 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,6 @@ from hub.storage.db import Database
 from hub.storage.edi_tables import EdiReceived
 from hub.storage.tables import Job, Partner
 from tests.hub.test_group_commit import _interchange
-from tests.support.services import postgres_database
-
-
-@pytest.fixture
-def pg_db() -> Iterator[Database]:
-    with postgres_database() as url:
-        database = Database(url)
-        try:
-            yield database
-        finally:
-            database.dispose()
 
 
 def _worker(url: str, tmp_path: Path) -> tuple[Processor, Database]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,35 +18,15 @@ from sqlalchemy import select
 
 from connectors.base import Receipt
 from hub.inbox import BlobStore, DatabaseInbox
-from hub.metrics import Metrics
 from hub.ops import hooks
-from hub.runtime.processing import Processor
 from hub.runtime.relay import Relay
-from hub.settings import Settings
 from hub.storage.db import Database
 from hub.storage.tables import Job, Partner
-from tests.support.services import postgres_database
+from tests.hub.test_reading_lock import _worker
 
 pytestmark = [pytest.mark.postgres]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def pg_db() -> Iterator[Database]:
-    with postgres_database() as url:
-        database = Database(url)
-        try:
-            yield database
-        finally:
-            database.dispose()
-
-
-def _worker(url: str, tmp_path: Path) -> tuple[Processor, Database]:
-    """A worker process's processor: its own engine, so its own connections."""
-    db = Database(url)
-    settings = Settings(data_dir=tmp_path, database_url=url, mode="distributed")
-    return Processor(db, settings, blobs=BlobStore(tmp_path / "blobs"), metrics=Metrics(db)), db
 
 
 def _revisions(db: Database, tmp_path: Path, count: int) -> list[int]:
