@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from hub.ops.facts import CanonicalFacts
 from hub.storage.tables import Document
 from pipelines.intelligence.anomaly import CarrierAttempt
 
@@ -64,33 +65,33 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class NoticeLanes:
+def _notice_refs(_kind: str, notice: Mapping[str, Any]) -> tuple[str, ...]:
+    """(lane, the notice's references ...) of a ship notice; () without a lane."""
+    lane = lane_of_notice(notice)
+    return () if lane is None else (lane, *(
+        str(ref) for ref in (notice.get("tracking_number"), notice.get("shipment_id"),
+                             *(o.get("po_number") for o in notice.get("orders", []))) if ref))
+
+
+class NoticeLanes(CanonicalFacts[tuple[str, ...]]):
     """The lanes of the ship notices in a window, by reference, read incrementally.
 
     ``lanes`` reads the ids of the notices in the window and decodes only those it has not
-    read before (a notice does not change once stored); notices that left the window are
-    dropped. A later notice naming the same reference wins, as it did when all were read.
+    read before (``hub.ops.facts``: a notice does not change once stored); notices that left
+    the window are dropped. A later notice naming the same reference wins, as it did when all
+    were read.
     """
 
     def __init__(self) -> None:
-        self._known: dict[int, tuple[str, ...]] = {}  # notice id -> (lane, its references...); () without a lane
+        super().__init__(lambda kind, notice: _notice_refs(kind, notice), keep_calls=1)
 
     def lanes(self, s: Session, *, since: datetime) -> dict[str, str]:
         """Tracking number, shipment id or PO number -> lane, for the notices stored since ``since``."""
-        ids = list(s.scalars(select(Document.id).where(Document.document_type == "ship_notice",
-                                                       Document.created_at >= since)))
-        self._known = {i: self._known[i] for i in ids if i in self._known}
-        new = [i for i in ids if i not in self._known]
-        for chunk in range(0, len(new), 500):
-            for notice_id, notice in s.execute(select(Document.id, Document.canonical)
-                                               .where(Document.id.in_(new[chunk:chunk + 500]))):
-                lane = lane_of_notice(notice)
-                self._known[notice_id] = () if lane is None else (lane, *(
-                    str(ref) for ref in (notice.get("tracking_number"), notice.get("shipment_id"),
-                                         *(o.get("po_number") for o in notice.get("orders", []))) if ref))
+        ids = sorted(s.scalars(select(Document.id).where(Document.document_type == "ship_notice",
+                                                         Document.created_at >= since)))
         out: dict[str, str] = {}
-        for notice_id in sorted(self._known):
-            lane, *refs = self._known[notice_id] or ("",)
+        for facts in self.get(s, ids).values():
+            lane, *refs = facts or ("",)
             for ref in refs:
                 out[ref] = lane
         return out
@@ -106,7 +107,7 @@ def lane_attempts(s: Session, *, since: datetime, notices: NoticeLanes | None = 
                               .order_by(Document.created_at)))
     if not statuses:  # no carrier reports: the ship notices (many) are not read at all
         return []
-    lanes = (notices or NoticeLanes()).lanes(s, since=since - NOTICE_LOOKBACK)
+    lanes = (notices if notices is not None else NoticeLanes()).lanes(s, since=since - NOTICE_LOOKBACK)
     out = []
     for status, at in statuses:
         events = [e for e in status.get("events", []) if isinstance(e, Mapping)]
