@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from canonical.documents import CanonicalDocument
+from canonical.documents import CanonicalDocument, DocumentJSON
 from canonical.errors import Finding
 from pipelines.classify import Resolution, Rule, classify
 
@@ -46,7 +46,7 @@ class Message:
     warnings: list[Finding] = field(default_factory=list)
     existing_ids: dict[str, int] = field(default_factory=dict)  # idempotency key → document id
     stored_ids: dict[str, int] = field(default_factory=dict)  # idempotency key → the row this receipt wrote
-    dumped: dict[int, tuple[CanonicalDocument, Any]] = field(default_factory=dict)  # id(doc) → (doc, its JSON)
+    dumped: dict[int, tuple[CanonicalDocument, DocumentJSON]] = field(default_factory=dict)  # id(doc) → (doc, its JSON)
     held: dict[str, int | None] = field(default_factory=dict)  # idempotency key → document id, looked up this run
 
     def held_id(self, key: str, find: Callable[[str], int | None]) -> int | None:
@@ -57,12 +57,12 @@ class Message:
             self.held[key] = find(key)
         return self.held[key]
 
-    def canonical_json(self, doc: CanonicalDocument) -> Any:
-        """``doc.model_dump(mode="json")``, once per document object of this message (the
-        document row and the EDI set's record store the same JSON)."""
+    def canonical_json(self, doc: CanonicalDocument) -> DocumentJSON:
+        """``doc``'s JSON text, written once per document object of this message (the
+        document row and the EDI set's record store the same JSON), for a JSON column."""
         hit = self.dumped.get(id(doc))
         if hit is None or hit[0] is not doc:
-            hit = self.dumped[id(doc)] = (doc, doc.model_dump(mode="json"))
+            hit = self.dumped[id(doc)] = (doc, DocumentJSON(doc.model_dump_json()))
         return hit[1]
 
 

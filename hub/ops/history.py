@@ -15,6 +15,7 @@ Usage:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from functools import cache
@@ -89,10 +90,17 @@ def record_ship_notice_orders(s: Session | Connection, rows: Sequence[Any]) -> N
     rows, in the transaction that inserts them) for ``DbHistory.ship_notices_for``."""
     refs = [{"document_id": r.id, "po_number": po} for r in rows
             if r.document_type == "ship_notice" and r.direction == "inbound"
-            for po in sorted({str(o["po_number"]) for o in (r.canonical or {}).get("orders") or []
+            for po in sorted({str(o["po_number"]) for o in _as_dict(r.canonical).get("orders") or []
                               if isinstance(o, dict) and o.get("po_number")})]
     if refs:
         s.execute(insert(_SHIPPED), refs)
+
+
+def _as_dict(canonical: Any) -> dict[str, Any]:
+    """A row's canonical document as a dict: a new row holds the JSON text it is stored as."""
+    if isinstance(canonical, str):
+        return cast(dict[str, Any], json.loads(canonical))
+    return canonical or {}
 
 
 def _like_prefix(text: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 import time
@@ -14,10 +15,19 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
+from canonical.documents import DocumentJSON
+
 __all__ = ["Database", "make_engine"]
 
 
 _PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _json_dumps(value: Any) -> str:
+    """What a JSON column stores: a document's JSON as pydantic already wrote it, else ``json.dumps``."""
+    if type(value) is DocumentJSON:
+        return str.__str__(value)
+    return json.dumps(value)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -28,7 +38,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=16, max_overflow=16,
+            pool_size=16, max_overflow=16, json_serializer=_json_dumps,
         )
 
         @event.listens_for(engine, "connect")
@@ -72,7 +82,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
                 writers.give_back(record.info)
 
         return engine
-    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20)
+    engine = create_engine(url, echo=echo, pool_size=10, max_overflow=20, json_serializer=_json_dumps)
 
     @event.listens_for(engine.pool, "checkin")
     def _idle_since(_dbapi_conn: Any, record: Any) -> None:
