@@ -240,8 +240,7 @@ class SlaTimers:
 
 def _known_cases(s: Any, found: list[tuple[Detection, str, int | None, str]]) -> set[tuple[str, Any]]:
     """(case type, job id) and (case type, business key) of the cases already opened for what a
-    pass found: a few queries per pass (500 keys each) instead of one per overdue document, each
-    a scan of the cases table (it has no index on the business key)."""
+    pass found: a few queries per pass (500 keys each) instead of one per overdue document."""
     codes = sorted({d.code for d, _key, _job, _partner in found})
     jobs = sorted({job for _d, _key, job, _partner in found if job is not None})
     keys = sorted({key for _d, key, job, _partner in found if job is None})

@@ -304,7 +304,8 @@ class Case(Base):
     approver_role: Mapped[str | None] = mapped_column(String(80))
     resolution: Mapped[str | None] = mapped_column(String(80))
     resolved_at: Mapped[datetime | None]
-    __table_args__ = (Index("ix_cases_status_score", "status", "score"),)
+    __table_args__ = (Index("ix_cases_status_score", "status", "score"),
+                      Index("ix_cases_business_key", "business_key", "type"))  # 0005_ops
 
 
 class AuditEntry(Base):
