@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from hub.ops.cases import open_cases
 from hub.ops.facts import CanonicalFacts
@@ -262,6 +262,24 @@ def example_of(e: Expected, rates: LateRates, *, missed: bool | None) -> RiskExa
                        rates.at(e.partner, e.opened_at), missed)
 
 
+def _dedupe_key(e: Expected) -> str:
+    return f"sla:{e.subject}"
+
+
+def _latest_predictions(s: Session, keys: Sequence[str]) -> dict[str, IntelDecision]:
+    """The last prediction recorded under each of ``keys``: a query per 500 keys, not one per
+    open expectation (a pass predicts every open order, ship notice and invoice)."""
+    latest: dict[str, IntelDecision] = {}
+    unique = sorted(set(keys))
+    for at in range(0, len(unique), 500):
+        last_ids = (select(func.max(IntelDecision.id))
+                    .where(IntelDecision.kind == "prediction", IntelDecision.dedupe_key.in_(unique[at:at + 500]))
+                    .group_by(IntelDecision.dedupe_key))
+        for row in s.scalars(select(IntelDecision).where(IntelDecision.id.in_(last_ids))):
+            latest[str(row.dedupe_key)] = row
+    return latest
+
+
 class SlaRiskPass:
     def __init__(self, db: Database, registry: ModelRegistry, refdata: ReferenceData, *,
                  threshold: float = 0.7, facts: DocumentFacts | None = None) -> None:
@@ -293,11 +311,12 @@ class SlaRiskPass:
         rates = LateRates([e for e in found if e.missed(now) is not None]).prepare(open_)
         opened = 0
         with self.db.session() as s:
+            latest = _latest_predictions(s, [_dedupe_key(e) for e in open_])
             for e in open_:
                 prediction = assess(example_of(e, rates, missed=None), model, now=now)
                 if warning and prediction.warning and "no SLA risk model" in prediction.warning:
                     prediction = _with_warning(prediction, warning)
-                decision = self._record(s, e, prediction)
+                decision = self._record(s, e, prediction, latest)
                 # only a trained model raises a case: the rule estimate is the elapsed share of the SLA
                 # window, which the missing-document checks already cover at the deadline
                 if decision is not None and decision.case_id is None and prediction.source == "model" \
@@ -308,10 +327,12 @@ class SlaRiskPass:
             log.info("sla_risk.cases_opened", count=opened)
         return opened
 
-    def _record(self, s: Session, e: Expected, p: Prediction) -> IntelDecision | None:
-        key = f"sla:{e.subject}"
-        last = s.scalar(select(IntelDecision).where(IntelDecision.kind == "prediction", IntelDecision.dedupe_key == key)
-                        .order_by(IntelDecision.id.desc()).limit(1))
+    def _record(self, s: Session, e: Expected, p: Prediction,
+                latest: dict[str, IntelDecision]) -> IntelDecision | None:
+        """The expectation's prediction: the last one recorded when nothing that matters moved,
+        else a new row (``latest``: the last prediction per dedupe key, kept up to date here)."""
+        key = _dedupe_key(e)
+        last = latest.get(key)
         if last is not None and last.model_version == p.model_version and last.warning == p.warning \
                 and abs((last.value or 0.0) - p.probability) < 0.05:
             return last
@@ -325,6 +346,7 @@ class SlaRiskPass:
             status="recorded", warning=p.warning, case_id=last.case_id if last is not None else None)
         s.add(row)
         s.flush()
+        latest[key] = row
         return row
 
     def _open_case(self, s: Session, e: Expected, p: Prediction, now: datetime) -> int:

@@ -200,3 +200,36 @@ def test_a_normal_day_opens_no_flow_case(db: Database) -> None:
                     if at < now:
                         _doc(s, n, "purchase_order", "ACME", at, {"po_number": f"P{n}"})
     assert FlowWatch(db, DbReferenceData(db)).run(now=now) == 0
+
+
+def test_a_risk_pass_looks_up_the_last_predictions_in_a_few_queries_and_records_only_changes(db: Database) -> None:
+    """Every open order is predicted each pass; the last prediction of each is looked up 500 at a
+    time, not once per order, and a pass that finds nothing moved records nothing new."""
+    from sqlalchemy import event, func
+
+    now = utcnow()
+    _seed_suppliers(db, now, days=60)
+    registry = ModelRegistry(db)
+    risk = SlaRiskPass(db, registry, DbReferenceData(db))
+    assert risk.train(now=now)["trained"]
+    with db.session() as s:
+        for n in range(40):
+            supplier = "LATECO" if n % 2 else "GOODCO"
+            _doc(s, 9100 + n, "purchase_order", supplier, now - timedelta(hours=2), _order(f"PO-MANY-{n}", supplier),
+                 direction="outbound", key=f"CROSSDOCK/PO-MANY-{n}")
+    seen: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: seen.append(sql))
+    risk.run(now=now)
+    with db.reader() as s:
+        first = s.scalar(select(func.count()).select_from(IntelDecision).where(IntelDecision.kind == "prediction"))
+    looked_up = sum(1 for sql in seen if sql.lstrip().upper().startswith("SELECT") and "intel_decisions" in sql)
+    seen.clear()
+    risk.run(now=now + timedelta(minutes=1))
+    again = sum(1 for sql in seen if sql.lstrip().upper().startswith("SELECT") and "intel_decisions" in sql)
+    with db.reader() as s:
+        second = s.scalar(select(func.count()).select_from(IntelDecision).where(IntelDecision.kind == "prediction"))
+        subjects = {d.subject for d in s.scalars(select(IntelDecision).where(IntelDecision.kind == "prediction"))}
+    assert first is not None and first >= 40 and {f"855 for purchase_order CROSSDOCK/PO-MANY-{n} rev 0"
+                                                  for n in range(40)} <= subjects
+    assert second == first  # nothing moved a minute later: no new rows
+    assert looked_up <= 2 and again <= 2, (looked_up, again)
