@@ -18,7 +18,7 @@ from hub.receipts import ReceiptState, receipt_state
 if TYPE_CHECKING:
     from hub.app import Hub
 
-__all__ = ["read_limited", "router"]
+__all__ = ["header_parameter", "outcome_response", "read_limited", "router"]
 
 router = APIRouter(tags=["inbound"])
 
@@ -61,7 +61,8 @@ def outcome_response(state: ReceiptState, *, hub_base: str = "") -> Response:
     return JSONResponse(body, status_code=202, headers={"Location": f"/api/v1/receipts/{state.receipt_id}"})
 
 
-def _header(name: str, title: str) -> dict[str, Any]:
+def header_parameter(name: str, title: str) -> dict[str, Any]:
+    """An optional string header as FastAPI documents a ``Header(None)`` parameter (``openapi_extra``)."""
     return {"in": "header", "name": name, "required": False,
             "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "title": title}}
 
@@ -83,7 +84,8 @@ def _path(name: str, title: str) -> dict[str, Any]:
     # runs for every document, and resolving four parameters and the key cost more than the rest
     # of the request on the event loop. The documentation shows them as before.
     openapi_extra={"parameters": [_path("partner_id", "Partner Id"), _path("document_type", "Document Type"),
-                                  _header("prefer", "Prefer"), _header("x-correlation-id", "X-Correlation-Id")]},
+                                  header_parameter("prefer", "Prefer"),
+                                  header_parameter("x-correlation-id", "X-Correlation-Id")]},
 )
 async def post_inbound(request: Request) -> Response:
     """Store the raw body first, then answer with the outcome.

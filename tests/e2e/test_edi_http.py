@@ -98,3 +98,35 @@ def test_respond_async_answers_202_at_once_and_keeps_the_correlation_id(hub: Hub
                             headers={"Prefer": "respond-async"})
     assert again.status_code == 200, again.text
     assert again.json()["original_receipt_id"] == done["receipt_id"]
+
+
+def test_only_an_ingest_key_for_the_envelopes_partner_may_send(hub: HubProcess) -> None:
+    """The key is checked before anything is stored: none is 401, a viewer's 403, and an ingest key
+    bound to another partner 403 naming both. Nothing of the refused sends is kept or processed (an
+    interchange of MOCKBUY's sent with ACME's key used to be stored and read before the 403), so
+    the partner's own key then gets the same interchange in as new, not as a replay."""
+    import httpx
+
+    hub.add_partner("MOCKBUY", role="customer", edi={
+        "standard": "x12", "interchange_id": "MOCKEDI", "our_interchange_id": "CROSSDOCK", "transport": "mailbox"})
+    keys = {}
+    for name, role, partner in (("v", "viewer", None), ("own", "ingest", "MOCKBUY"), ("other", "ingest", "ACME")):
+        r = hub.client.post("/api/v1/apikeys", json={"name": f"edi-{name}", "role": role, "partner": partner})
+        assert r.status_code == 201, r.text
+        keys[name] = r.json()["key"]
+    body = GOLDEN.read_bytes()
+
+    def send(key: str | None) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.post(hub.url + "/api/v1/inbound/edi", content=body, headers=headers)
+
+    anon = send(None)
+    assert anon.status_code == 401 and anon.headers["www-authenticate"].startswith("Bearer")
+    assert send(keys["v"]).status_code == 403
+    other = send(keys["other"])
+    assert other.status_code == 403 and "ACME" in other.json()["detail"], other.text
+    own = send(keys["own"])
+    assert own.status_code in (200, 201, 202), own.text
+    assert own.headers["x-correlation-id"]
+    rows = hub.wait_for(lambda: received(hub, partner="MOCKBUY") or None)
+    assert [r["status"] for r in rows] == ["accepted"]
