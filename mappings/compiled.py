@@ -493,8 +493,14 @@ def compile_walk(root: Level) -> None:
 
 def _compile_walk(level: Level, inside: Node | None) -> Any:
     ns: dict[str, Any] = {"LEVEL": level, "STOP": inside.stop if inside is not None else None}
+    # Each test is written so that its jump is short: `if tag != 'X': pass / else: <branch>;
+    # continue` rather than `if tag == 'X': <branch> / elif ...`. Python 3.11 specialises a
+    # comparison followed by its jump (a few instructions instead of a generic rich
+    # comparison), but not when that jump has to skip a long branch, as a branch that reads
+    # a segment does; the unconditional jump past the branch needs no specialising.
     lines = ["def walk(reader, segs, i, ctx):", "    where = ''", "    nsegs = len(segs)",
-             "    while i < nsegs:", "        seg = segs[i]", "        tag = seg.tag"]
+             "    while True:", "        if i >= nsegs:", "            return i",
+             "        seg = segs[i]", "        tag = seg.tag"]
     if inside is not None:
         lines += ["        if tag in STOP:", "            return i"]
     # The tags of repeating rules (order lines) are asked first: they are most of a document.
@@ -502,20 +508,14 @@ def _compile_walk(level: Level, inside: Node | None) -> Any:
     names = {id(n): f"N{k}" for k, n in enumerate(level.nodes)}
     for name_node in level.nodes:
         ns[names[id(name_node)]] = name_node
-    keyword = "if"
     for tag in tags:
-        lines.append(f"        {keyword} tag == {tag!r}:")
-        keyword = "elif"
+        lines += [f"        if tag != {tag!r}:", "            pass", "        else:"]
         lines += ["            " + line for line in _tag_source(level, tag, names, ns)]
+        lines.append("            continue")
     if level.hierarchy and "HL" not in level.by_tag:
-        lines += [f"        {keyword} tag == 'HL':",
-                  "            i = reader._hierarchy(LEVEL, segs, i, ctx, '')"]
-        keyword = "elif"
-    if keyword == "if":
-        lines.append("        i += 1")
-    else:
-        lines += ["        else:", "            i += 1"]
-    lines.append("    return i")
+        lines += ["        if tag == 'HL':",
+                  "            i = reader._hierarchy(LEVEL, segs, i, ctx, '')", "            continue"]
+    lines.append("        i += 1")  # a segment no rule of this level takes
     where = f"{inside.tag} {inside.name}" if inside is not None else "level"
     exec(compile("\n".join(lines), f"<map walk {where}>", "exec"), ns)
     return ns["walk"]
@@ -553,18 +553,18 @@ def _tag_source(level: Level, tag: str, names: dict[int, str], ns: dict[str, Any
     out += flat
     out.append("else:")
     out += ["    " + line for line in nested]
-    keyword = "if"
+    # Each candidate's step ends the segment with `continue` (the walk's loop); the tests are
+    # written with short jumps, as in _compile_walk.
     for k, node in enumerate(taken):
-        out.append(f"{keyword} hit == {k}:")
-        keyword = "elif"
+        out += [f"if hit != {k}:", "    pass", "else:"]
         out += ["    " + line for line in _node_source(node, names, ns)]
-    out.append("else:")
+        out.append("    continue")
     # As _walk_fast: a loop whose qualifier the map does not take is walked as a sink.
     loop = next((c for c in cands if c.kind == "loop"), None)
     if loop is not None and loop.level is not None:
-        out.append(f"    i = {names[id(loop)]}.walk(reader, segs, i + 1, None)")
+        out.append(f"i = {names[id(loop)]}.walk(reader, segs, i + 1, None)")
     else:
-        out.append("    i += 1")
+        out.append("i += 1")
     return out
 
 

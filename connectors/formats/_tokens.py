@@ -155,14 +155,13 @@ def split_edifact(text: str, d: Delimiters) -> list[Segment]:
             elements = [[r.split(component) for r in p.split(repetition)] for p in parts]
         else:
             # Loops rather than comprehensions: a segment has a handful of elements, and a
-            # comprehension makes a function and a frame each time it runs.
+            # comprehension makes a function and a frame each time it runs. Each element is
+            # split on the component separator without asking first whether the segment
+            # holds one: nearly every EDIFACT segment does (DTM, NAD, LIN, QTY, PRI, ...), and
+            # the question cost more than the split it spares the others.
             elements = []
-            if component in raw:
-                for p in parts:
-                    elements.append([p.split(component)])
-            else:
-                for p in parts:
-                    elements.append([[p]])
+            for p in parts:
+                elements.append([p.split(component)])
         # Segment(tag, elements) written out: this runs for every segment read.
         seg = new(Segment)
         seg.tag = tag
@@ -174,14 +173,26 @@ def split_edifact(text: str, d: Delimiters) -> list[Segment]:
 
 
 def _released_segment(raw: str, d: Delimiters, release: str) -> Segment:
+    # A segment holding a release character (a ``?+`` in free text, say): only the
+    # elements and components that hold one need the escape-aware split and unescape;
+    # the others are split as in split_edifact.
+    component, repetition = d.component, d.repetition
     parts = split_released(raw, d.element, release)
+    tag = parts.pop(0)
     elements: list[list[list[str]]] = []
-    for p in parts[1:]:
-        reps = split_released(p, d.repetition, release) if d.repetition else [p]
+    for p in parts:
+        if release not in p:
+            if repetition and repetition in p:
+                elements.append([r.split(component) for r in p.split(repetition)])
+            else:
+                elements.append([p.split(component)])
+            continue
+        reps = split_released(p, repetition, release) if repetition else [p]
         elements.append([
-            [unescape(c, release) for c in split_released(r, d.component, release)] for r in reps
+            [unescape(c, release) if release in c else c
+             for c in split_released(r, component, release)] for r in reps
         ])
-    return Segment(unescape(parts[0], release), elements)
+    return Segment(unescape(tag, release) if release in tag else tag, elements)
 
 
 _ESCAPE_TABLES: dict[Delimiters, dict[int, str]] = {}

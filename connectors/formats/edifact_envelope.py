@@ -7,6 +7,8 @@ count does not match, 13 missing, 30 groups and messages mixed, 33 outside a mes
 
 from __future__ import annotations
 
+from itertools import islice
+
 from connectors.formats._findings import EnvelopeContext
 from connectors.formats.model import Delimiters, Group, Interchange, Transaction
 from connectors.formats.segments import Segment
@@ -35,17 +37,14 @@ def assemble(
     tx: Transaction | None = None
     count = 0
     explicit_groups = loose_messages = 0
-    for index, seg in enumerate(segments[1:], 2):
+    index = 1  # the interchange position of the segment before ``seg`` (UNB is 1)
+    total = len(segments)
+    while index < total:
+        seg = segments[index]
+        index += 1
         tag = seg.tag
         if tx is not None:
-            if tag not in _SERVICE:
-                count += 1
-                seg.position = count
-                tx.segments.append(seg)
-                if tag == "UNT":
-                    _close_message(tx, ctx)
-                    tx = None
-                continue
+            # The message's loop below stopped at this service segment: no UNT came first.
             tx.findings.append(ctx.at("13", f"UNT missing: {tag} came first", envelope=_name(tx)))
             tx = None
         seg.position = index
@@ -61,6 +60,22 @@ def assemble(
                              segments=[seg], version=version or group.version,
                              association_code=seg.get(2, 5))
             group.transactions.append(tx)
+            # The message's segments up to its UNT, in a loop of their own (they are most
+            # of the interchange); a service segment before the UNT is left to the loop
+            # above, the message still open.
+            append = tx.segments.append
+            for seg in islice(segments, index, None):
+                tag = seg.tag
+                if tag in _SERVICE:
+                    break
+                count += 1
+                seg.position = count
+                append(seg)
+                if tag == "UNT":
+                    _close_message(tx, ctx)
+                    tx = None
+                    break
+            index += count - 1
         elif tag == "UNG":
             explicit_groups += 1
             group = Group(

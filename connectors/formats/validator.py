@@ -99,11 +99,14 @@ def validate_transaction(
     checks = segment_checks(rules, dictionary.CODES, x12=x12)
     state = _start(spec.children)
     counts = [[0] * len(spec.children)]  # per open level: uses of each child so far
-    checks_for = checks.get
+    # The moves and the checks are looked up by subscript, cheaper than calling ``dict.get``;
+    # the KeyError comes only for a move not yet worked out, a tag the set does not define
+    # or one the dictionary lacks.
     for seg in tx.segments:
         tag = seg.tag
-        move = state.moves.get(tag)
-        if move is None:
+        try:
+            move = state.moves[tag]
+        except KeyError:
             # A tag the set does not define has no place anywhere (and is not remembered:
             # the moves stay bounded by the set's tags whatever the input holds).
             move = _NOWHERE
@@ -111,7 +114,8 @@ def validate_transaction(
                 move = state.moves[tag] = _move(state, tag) or _NOWHERE
         if move is not _NOWHERE:
             state, found, depth, j, max_use, kind, pushed, trim = move
-            if found:
+            if found is not None:  # None, not (), when the move reports nothing: a
+                # test for None costs the interpreter less than a tuple's truth value
                 for code, message, seg_id in found:
                     report(code, message, seg_id, seg.position)
             if trim:  # levels closed by this move
@@ -120,7 +124,7 @@ def validate_transaction(
             used = row[j] = row[j] + 1
             if used > max_use:
                 report(kind, f"{tag} used more than {max_use} times", tag, seg.position)
-            if pushed:
+            if pushed is not None:
                 # One loop opened (nearly always): appended, not through `extend(map(...))`,
                 # whose unknown length made it grow and then shrink the list each time.
                 if len(pushed) == 1:
@@ -137,9 +141,12 @@ def validate_transaction(
                        seg.position)
             else:
                 report("unrecognized", f"unknown segment {seg.tag}", seg.tag, seg.position)
-        check = checks_for(tag)
+        try:
+            check = checks[tag]
+        except KeyError:
+            continue  # no rule for this segment: nothing to check its elements against
         # The compiled check passes a clean segment; any other goes through the full checks.
-        if check is not None and not check(seg):
+        if not check(seg):
             out.extend(check_elements(seg, rules[tag], dictionary.CODES, x12=x12,
                                       partner=partner, interchange=interchange,
                                       envelope=envelope))
@@ -155,7 +162,9 @@ def validate_transaction(
 # below and then reused: the next state, the reports it makes (at the segment's
 # position), and the level and child whose use count the caller checks against max use.
 _Found = tuple[tuple[str, str, str], ...]  # (kind, message, segment id)
-_Move = tuple["_State", _Found, int, int, int, str, tuple[tuple[int, ...], ...], bool]
+# The reports and the opened levels' counts are None (not empty) when there are none.
+_Move = tuple["_State", _Found | None, int, int, int, str, tuple[tuple[int, ...], ...] | None,
+              bool]
 _Key = tuple[tuple[int, int, tuple[int, ...]], ...]
 
 
@@ -216,7 +225,8 @@ def _move(state: _State, tag: str) -> _Move | None:
     kind = "too_many" if isinstance(node, Use) else "loop"
     # The caller's counts hold one row per level open before the move.
     trim = len(state.levels) > depth + 1
-    return _state(levels), tuple(found), depth, j, node.max_use, kind, pushed, trim
+    return (_state(levels), tuple(found) or None, depth, j, node.max_use, kind, pushed or None,
+            trim)
 
 
 def _ends(state: _State) -> _Found:

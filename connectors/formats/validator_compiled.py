@@ -125,7 +125,9 @@ def _body(rule: SegmentDef, codes: dict[str, frozenset[str]], ns: dict[str, Any]
     """Statements over ``els``: the nested elements, or (``flat``) one value per element."""
     # ``check_elements`` reports a mandatory element past the last one the segment carries.
     least = max((i + 1 for i, e in enumerate(rule.elements) if e.required), default=0)
-    lines = ["    n = len(els)", f"    if n < {least}:", "        return False"]
+    lines = ["    n = len(els)"]
+    if least:
+        lines += [f"    if n < {least}:", "        return False"]
     pad = "    "
     for i, element in enumerate(rule.elements):
         if i >= least:
@@ -141,7 +143,6 @@ def _body(rule: SegmentDef, codes: dict[str, frozenset[str]], ns: dict[str, Any]
                           f"{pad}if x or any(f):"]
             lines.append(f"{pad}    pass")
             inner = pad  # the nested components below are read only while the composite has them
-            closes: list[list[str]] = []
             for c, component in enumerate(element.components):
                 if flat and c:
                     if component.required:
@@ -149,18 +150,19 @@ def _body(rule: SegmentDef, codes: dict[str, frozenset[str]], ns: dict[str, Any]
                     continue
                 if not flat and c:
                     # Past the composite's last component every value is empty: only a
-                    # mandatory one left makes a finding.
+                    # mandatory one left makes a finding. Written `if w <= c: … else:` so
+                    # that the test's jump is short (Python 3.11 specialises a comparison
+                    # only when the jump after it is).
                     rest = any(k.required for k in element.components[c:])
-                    lines += [f"{inner}    if w > {c}:", f"{inner}        x = f[{c}]"]
-                    closes.append([f"{inner}    else:", f"{inner}        return False"] if rest else [])
+                    lines += [f"{inner}    if w <= {c}:",
+                              f"{inner}        {'return False' if rest else 'pass'}",
+                              f"{inner}    else:", f"{inner}        x = f[{c}]"]
                     inner += "    "
                 lines += [f"{inner}    if x:",
                           f"{inner}        if not ({_expr(component, codes, ns, f'{i}_{c}')}):",
                           f"{inner}            return False"]
                 if component.required:
                     lines += [f"{inner}    else:", f"{inner}        return False"]
-            for close in reversed(closes):
-                lines += close
             if element.required:
                 lines += [f"{pad}else:", f"{pad}    return False"]
             continue
