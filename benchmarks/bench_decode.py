@@ -48,22 +48,29 @@ def gtin(rnd: random.Random, length: int) -> str:
     return "".join(map(str, body)) + str((10 - total % 10) % 10)
 
 
-def make_850(rnd: random.Random, n: int) -> bytes:
-    lines = []
-    for i in range(1, 21):
-        lines.append(f"PO1*{i}*{rnd.randrange(1, 500)}*EA*{rnd.randrange(50, 99999) / 100:.2f}**UP*"
-                     f"{gtin(rnd, 12)}*VP*SKU-{rnd.randrange(10**5, 10**6)}")
-        lines.append(f"PID*F****{rnd.choice(WORDS)} {rnd.randrange(1, 99)}MM")
-    body = [f"ST*850*{n % 10000:04d}", f"BEG*00*SA*PO-{n:08d}**20240115", "CUR*BY*USD",
-            "REF*DP*042", "DTM*002*20240125", "N1*BY*ACME STORES INC*92*0001",
-            "N3*100 MAIN STREET", "N4*SPRINGFIELD*IL*62701*US",
-            f"N1*ST*ACME DC {n % 97}*92*{n % 97:04d}", "N3*4500 LOGISTICS PKWY",
-            "N4*JOLIET*IL*60431*US", *lines, "CTT*20"]
-    body.append(f"SE*{len(body) + 1}*{n % 10000:04d}")
+def make_850(rnd: random.Random, n: int, *, sets: int = 1) -> bytes:
+    """The n-th interchange: one functional group of ``sets`` 850s (PO numbers n·sets … n·sets + sets − 1
+    when ``sets`` > 1; PO-n alone otherwise, as before the option)."""
+    bodies: list[str] = []
+    for k in range(sets):
+        po = n if sets == 1 else n * sets + k
+        st = f"{(n if sets == 1 else k + 1) % 10000:04d}"
+        lines = []
+        for i in range(1, 21):
+            lines.append(f"PO1*{i}*{rnd.randrange(1, 500)}*EA*{rnd.randrange(50, 99999) / 100:.2f}**UP*"
+                         f"{gtin(rnd, 12)}*VP*SKU-{rnd.randrange(10**5, 10**6)}")
+            lines.append(f"PID*F****{rnd.choice(WORDS)} {rnd.randrange(1, 99)}MM")
+        body = [f"ST*850*{st}", f"BEG*00*SA*PO-{po:08d}**20240115", "CUR*BY*USD",
+                "REF*DP*042", "DTM*002*20240125", "N1*BY*ACME STORES INC*92*0001",
+                "N3*100 MAIN STREET", "N4*SPRINGFIELD*IL*62701*US",
+                f"N1*ST*ACME DC {po % 97}*92*{po % 97:04d}", "N3*4500 LOGISTICS PKWY",
+                "N4*JOLIET*IL*60431*US", *lines, "CTT*20"]
+        body.append(f"SE*{len(body) + 1}*{st}")
+        bodies += body
     isa = (f"ISA*00*          *00*          *ZZ*ACMESTORES     *ZZ*WIDGETSUPPLY   *240115*0930*U"
            f"*00401*{n:09d}*0*P*>")
-    segs = [isa, f"GS*PO*ACMESTORES*WIDGETSUPPLY*20240115*0930*{n}*X*004010", *body,
-            f"GE*1*{n}", f"IEA*1*{n:09d}"]
+    segs = [isa, f"GS*PO*ACMESTORES*WIDGETSUPPLY*20240115*0930*{n}*X*004010", *bodies,
+            f"GE*{sets}*{n}", f"IEA*1*{n:09d}"]
     return ("~\n".join(segs) + "~\n").encode()
 
 

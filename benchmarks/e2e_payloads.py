@@ -4,6 +4,8 @@
 each) from the customer ACMESTORES to ``POST /api/v1/inbound/edi``; the hub reads the
 envelope, validates, maps and deduplicates each order and writes a 997 for it to the
 partner's mailbox. A run is done when every order is a document and every 997 is queued.
+``sets=N`` puts N 850s in each interchange (one functional group, one 997): ``count`` still
+counts orders, ``bodies`` holds count / N interchanges.
 ``json``: ``examples/purchase-order.json`` with distinct PO numbers to
 ``POST /api/v1/inbound/ACME/purchase_order``; done when every order is a document.
 
@@ -30,17 +32,21 @@ FORMATS = ("x12", "json")
 
 
 class Payloads:
-    def __init__(self, fmt: str, count: int, *, tag: str, seed: int = 7, partners: int = 1) -> None:
+    def __init__(self, fmt: str, count: int, *, tag: str, seed: int = 7, partners: int = 1,
+                 sets: int = 1) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"format is one of {', '.join(FORMATS)}, not {fmt!r}")
         if partners < 1 or (partners > 1 and fmt != "x12"):
             raise ValueError("--partners: 1 or more, and more than 1 only with x12")
-        self.format, self.count, self.partners = fmt, count, partners
+        if sets < 1 or (sets > 1 and fmt != "x12") or count % sets:
+            raise ValueError("--sets: 1 or more, more than 1 only with x12, and dividing the documents")
+        self.format, self.count, self.partners, self.sets = fmt, count, partners, sets
         if fmt == "x12":
             rnd = random.Random(seed)
             self.path = "/api/v1/inbound/edi"
             # one partner's interchanges are read in order: with several, they interleave
-            self.bodies = [_from(self.sender(n % partners), make_850(rnd, n)) for n in range(1, count + 1)]
+            self.bodies = [_from(self.sender(n % partners), make_850(rnd, n, sets=sets))
+                           for n in range(1, count // sets + 1)]
         else:
             template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
             self.path = "/api/v1/inbound/ACME/purchase_order"
@@ -50,6 +56,9 @@ class Payloads:
     def name(self) -> str:
         if self.format == "json":
             return "json_purchase_order_http"
+        if self.sets > 1:
+            return f"x12_850_edi_http_{self.sets}_sets_per_interchange" + (
+                "" if self.partners == 1 else f"_{self.partners}_partners")
         return "x12_850_edi_http" if self.partners == 1 else f"x12_850_edi_http_{self.partners}_partners"
 
     def sender(self, k: int) -> str:
@@ -70,7 +79,7 @@ class Payloads:
             return False
         if self.format == "x12":
             acks = conn.scalar(text("select count(*) from edi_outbound where set_id = '997'")) or 0
-            return acks >= self.count
+            return acks >= len(self.bodies)  # one 997 per functional group
         return True
 
 
