@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import event, func, select, update
 
 from hub.intel.flows import FlowWatch
 from hub.intel.models import ModelRegistry, card
@@ -96,12 +96,18 @@ def test_sla_risk_trains_versions_predicts_and_opens_a_case_before_the_deadline(
         assert [v["version"] for v in shown["versions"]] == [2, 1]
 
 
-def test_a_corrupt_model_falls_back_to_rules_with_a_warning(db: Database) -> None:
-    now = utcnow()
+def _trained(db: Database, now: datetime) -> tuple[ModelRegistry, SlaRiskPass]:
+    """Sixty days of supplier history and an SLA risk model trained on it."""
     _seed_suppliers(db, now, days=60)
     registry = ModelRegistry(db)
     risk = SlaRiskPass(db, registry, DbReferenceData(db))
     assert risk.train(now=now)["trained"]
+    return registry, risk
+
+
+def test_a_corrupt_model_falls_back_to_rules_with_a_warning(db: Database) -> None:
+    now = utcnow()
+    registry, risk = _trained(db, now)
     with db.session() as s:
         s.execute(update(IntelModel).values(artifact={"name": "sla_risk", "coef": "not numbers"}))
         _doc(s, 9001, "purchase_order", "LATECO", now - timedelta(hours=2), _order("PO-OPEN", "LATECO"),
@@ -205,13 +211,8 @@ def test_a_normal_day_opens_no_flow_case(db: Database) -> None:
 def test_a_risk_pass_looks_up_the_last_predictions_in_a_few_queries_and_records_only_changes(db: Database) -> None:
     """Every open order is predicted each pass; the last prediction of each is looked up 500 at a
     time, not once per order, and a pass that finds nothing moved records nothing new."""
-    from sqlalchemy import event, func
-
     now = utcnow()
-    _seed_suppliers(db, now, days=60)
-    registry = ModelRegistry(db)
-    risk = SlaRiskPass(db, registry, DbReferenceData(db))
-    assert risk.train(now=now)["trained"]
+    _registry, risk = _trained(db, now)
     with db.session() as s:
         for n in range(40):
             supplier = "LATECO" if n % 2 else "GOODCO"
