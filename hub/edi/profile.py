@@ -75,12 +75,28 @@ def functional_ack_kind(edi: EdiProfile, group_version: str | None) -> str:
     return "CONTRL" if edi.standard == "edifact" else "997"
 
 
+# Per partner id: the EDI section last validated (the object itself) and what it gave.
+_SEEN: dict[str, tuple[Any, EdiProfile | None]] = {}
+
+
 def edi_profile(partner: dict[str, Any] | None) -> EdiProfile | None:
-    """The validated EDI section of a stored partner profile, or None."""
+    """The validated EDI section of a stored partner profile, or None.
+
+    Validated again only when the section is a new object: the hub hands stages the same
+    profile object until it reads the partner again (as ``hub.ops.stages._rules_of`` relies
+    on), so reading and answering an interchange validates its partner's section once, not
+    at each step. The result is shared: read it, never change it.
+    """
     raw = (partner or {}).get("edi")
     if not raw:
         return None
+    key = str((partner or {}).get("id"))
+    seen = _SEEN.get(key)
+    if seen is not None and seen[0] is raw:
+        return seen[1]
     try:
-        return EdiProfile.model_validate(raw)
+        found: EdiProfile | None = EdiProfile.model_validate(raw)
     except ValidationError:
-        return None
+        found = None
+    _SEEN[key] = (raw, found)
+    return found

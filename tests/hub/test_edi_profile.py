@@ -107,3 +107,29 @@ def test_the_answer_to_an_edifact_order_is_still_an_original(db: Database) -> No
     bgm = next(s for s in tx.segments if s.tag == "BGM")
     assert bgm.elements[2] == [["9"]]
     assert [s.elements[0][0][0] for s in tx.segments if s.tag == "RFF"] == ["ON"]
+
+
+def test_a_profiles_edi_section_is_validated_again_only_when_it_is_a_new_object(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading and answering an interchange ask for the partner's EDI section at several steps:
+    the same section object is validated once; a partner read again (a new object, maybe changed)
+    is validated again, and a section that stopped being valid reads as no EDI."""
+    calls: list[Any] = []
+    validate = EdiProfile.model_validate
+
+    def counting(raw: Any, *args: Any, **kwargs: Any) -> EdiProfile:
+        calls.append(raw)
+        return validate(raw, *args, **kwargs)
+
+    monkeypatch.setattr(EdiProfile, "model_validate", counting)
+    partner = {"id": "CACHEBUY", "edi": {"standard": "x12", "interchange_id": "CB", "our_interchange_id": "US"}}
+    first = edi_profile(partner)
+    assert first is not None and edi_profile(partner) is first and len(calls) == 1
+    reread = {"id": "CACHEBUY", "edi": {**partner["edi"], "standard": "edifact", "interchange_id": "CB2"}}
+    changed = edi_profile(reread)
+    assert changed is not None and (changed.standard, changed.interchange_id) == ("edifact", "CB2")
+    assert len(calls) == 2
+    broken = {"id": "CACHEBUY", "edi": {"standard": "carrier pigeon"}}
+    assert edi_profile(broken) is None and edi_profile(broken) is None and len(calls) == 3
+    other = {"id": "OTHERBUY", "edi": partner["edi"]}  # another partner: its own entry
+    assert edi_profile(other) is not None and edi_profile(partner) is not None and len(calls) == 5
