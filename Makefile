@@ -22,8 +22,9 @@ run: setup
 
 ## Run every test (SQLite and PostgreSQL; services must be up, see .ci/run). The chaos suite
 ## restarts a PostgreSQL server and a RabbitMQ node of its own, so it runs beside the rest.
+## The 15 slowest tests are listed at the end: the whole suite must stay under 20 minutes.
 test: setup
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup --durations=15 $(PYTEST_ARGS)
 
 test-fast: setup
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not slow" $(PYTEST_ARGS)
