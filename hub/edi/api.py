@@ -28,8 +28,7 @@ from connectors.base import Receipt
 from connectors.formats import sniff
 from connectors.transports.as2 import as2_endpoint
 from hub.api.deps import HubDep, Operator, Viewer, authorize
-from hub.api.inbound import header_parameter as _header
-from hub.api.inbound import outcome_response, read_limited
+from hub.api.inbound import header_parameter, outcome_response, read_limited
 from hub.api.problems import Problem
 from hub.edi.mdn import MdnReceiver
 from hub.edi.outbound import queue_document
@@ -89,13 +88,15 @@ def _sender_of_broken(hub: Hub, body: bytes) -> str:
                200: {"description": "Already seen: what became of the first is returned"},
                202: {"description": "Stored; still being processed (poll the Location)"},
                400: {"description": "Not EDI (not stored), or unreadable: stored and parked as a dead letter"},
-               403: {"description": "The key may only send for another partner"},
+               401: {"description": "No API key, or an unknown or revoked one"},
+               403: {"description": "The key lacks the ingest role, or may only send for another partner"},
                413: {"description": "Over the size limit: not stored"},
                422: {"description": "Invalid: stored and parked as a dead letter"}},
     # As POST /api/v1/inbound/{partner}/{type}: the key and headers are read from the request, not
     # resolved as FastAPI dependencies, which cost more per interchange than the rest of the request
     # on the event loop. The documentation shows them as before.
-    openapi_extra={"parameters": [_header("prefer", "Prefer"), _header("x-correlation-id", "X-Correlation-Id")]},
+    openapi_extra={"parameters": [header_parameter("prefer", "Prefer"),
+                                  header_parameter("x-correlation-id", "X-Correlation-Id")]},
 )
 async def post_edi(request: Request) -> Response:
     """Store the raw interchange first, then answer with the outcome.
