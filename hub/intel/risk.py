@@ -38,13 +38,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from hub.ops.cases import open_cases
 from hub.ops.facts import CanonicalFacts
 from hub.ops.rules import partner_policies, partner_rules
 from hub.ops.stages import Found
-from hub.ops.timers import not_customer_orders, with_edi_sla
+from hub.ops.timers import expectation_documents, with_edi_sla
 from hub.partners import partner_dict
 from hub.storage.edi_tables import EdiOutbound
 from hub.storage.intel_tables import IntelDecision
@@ -144,11 +144,8 @@ def expectations(s: Session, *, since: datetime, facts: DocumentFacts | None = N
     suppliers = {pid for pid, p in profiles.items() if p.get("role") == "supplier"}
     columns = (Document.id, Document.document_type, Document.business_key, Document.created_at,
                Document.revision, Document.partner_id, Document.direction)
-    query = (select(*columns, *(() if facts is not None else (Document.canonical,)))
-             .where(or_(Document.status.in_(_LIVE), Document.direction == "outbound"),
-                    Document.created_at >= since, Document.document_type.in_(_BEARING),
-                    not_customer_orders(suppliers)).order_by(Document.id))
-    rows = list(s.execute(query))
+    rows = expectation_documents(s, (*columns, *(() if facts is not None else (Document.canonical,))),
+                                 since=since, suppliers=suppliers, types=_BEARING)
     known = (facts.get(s, [r.id for r in rows]) if facts is not None
              else {r.id: facts_of(r.document_type, r.canonical) for r in rows})
     docs = [(r, known[r.id]) for r in rows]

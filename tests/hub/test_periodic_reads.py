@@ -277,3 +277,55 @@ def test_late_rates_are_those_a_scan_finds_in_any_order() -> None:
     prepared = LateRates(closed).prepare(closed)  # a training pass: every closed expectation's opening
     for e in rng.sample(closed, len(closed)):
         assert prepared.at(e.partner, e.opened_at) == _late_rate_by_scan(closed, e.partner, e.opened_at)
+
+
+def test_the_documents_a_pass_reads_leave_customer_orders_unread(db: Database) -> None:
+    """Every pass of the timers (every 5 s) and of the SLA-risk model asks which documents of the
+    last 30 days can open or close an expectation: all but customers' orders. The answer is the
+    filter's, and whether an inbound order's seller is a supplier is asked of the seller's index,
+    not of each customer order's JSON (on SQLite, its plan)."""
+    from hub.intel.risk import _BEARING
+    from hub.ops.timers import _LIVE, expectation_documents
+
+    now = utcnow()
+    _seed(db, now, days=4)
+    with db.session() as s:  # orders of ours handed in by the ERP for a supplier, and one superseded
+        s.add(Partner(id="ERP", name="ERP", role="internal", profile={}))
+        for n, (seller, status) in enumerate((("SUPA", "accepted"), ("SUPB", "accepted"), ("SUPA", "superseded"),
+                                              ("CUST", "accepted"))):
+            s.add(Document(partner_id="ERP", document_type="purchase_order", idempotency_key=f"erp{n}",
+                           business_key=f"US/E{n}", revision="0", direction="inbound", status=status,
+                           canonical={"po_number": f"E{n}", "seller": {"id": seller}}, created_at=now))
+    since = now - timedelta(days=2)
+    columns = (Document.id, Document.document_type, Document.partner_id, Document.direction)
+    with db.reader() as s:
+        everything = list(s.execute(select(Document.id, Document.document_type, Document.partner_id,
+                                           Document.direction, Document.status, Document.created_at,
+                                           Document.canonical)))
+    at = since.replace(tzinfo=None)
+
+    def expected(types: tuple[str, ...] | None) -> list[int]:
+        return sorted(
+            d.id for d in everything
+            if (d.status in _LIVE or d.direction == "outbound") and d.created_at.replace(tzinfo=None) >= at
+            and (types is None or d.document_type in types)
+            and (d.document_type != "purchase_order"
+                 or (d.direction == "outbound" and d.partner_id in SUPPLIERS)
+                 or (d.direction != "outbound" and (d.canonical.get("seller") or {}).get("id") in SUPPLIERS)))
+
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_a: statements.append(sql))
+    with db.reader() as s:
+        for types in (None, _BEARING):
+            got = [r.id for r in expectation_documents(s, columns, since=since, suppliers=SUPPLIERS, types=types)]
+            assert got == expected(types) and len(got) > 20
+        assert {"ERP"} <= {r.partner_id for r in expectation_documents(s, columns, since=since, suppliers=SUPPLIERS)}
+        assert not [r for r in expectation_documents(s, columns, since=since, suppliers=())
+                    if r.document_type == "purchase_order"]
+        if db.engine.dialect.name == "sqlite":
+            json_reads = [sql for sql in statements if "json_extract" in sql]
+            assert json_reads
+            for sql in json_reads:
+                plan = " ".join(str(row[-1]) for row in s.connection().exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + sql, tuple(["x"] * sql.count("?"))).all())
+                assert "ix_documents_seller_invoice_date" in plan, plan
