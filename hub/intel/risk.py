@@ -72,7 +72,6 @@ log = structlog.get_logger("crossdock.sla_risk")
 TRAINING_WINDOW = timedelta(days=180)
 OPEN_WINDOW = timedelta(days=30)
 _LATE_RATE_DAYS = timedelta(days=30)
-_LIVE = ("accepted", "delivered", "delivery_failed")
 # the documents an expectation is opened or met by
 _BEARING = ("purchase_order", "order_acknowledgment", "ship_notice", "invoice")
 
