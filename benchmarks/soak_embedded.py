@@ -61,14 +61,20 @@ def main() -> None:
     ap.add_argument("--folder", default=None, help="keep the hub's data here (default: a temporary folder)")
     ap.add_argument("--format", choices=FORMATS, default="json",
                     help="json: JSON purchase orders; x12: 20-line X12 850 interchanges to POST /api/v1/inbound/edi")
+    ap.add_argument("--sets", type=int, default=1,
+                    help="x12 only: this many 850s in each interchange (one group, one 997); "
+                         "--documents and --rate still count orders")
     args = ap.parse_args()
+    if args.sets < 1 or (args.sets > 1 and args.format != "x12") or args.documents % args.sets:
+        ap.error("--sets: 1 or more, more than 1 only with --format x12, and dividing --documents")
+    bodies = args.documents // args.sets  # what is sent: one body per interchange (or JSON order)
 
     template = json.loads((ROOT / "examples" / "purchase-order.json").read_text())
     load = Payloads(args.format, 0, tag="S")  # the path and the partner; the bodies are made as they are sent
 
     def body(i: int) -> bytes:
         if args.format == "x12":  # a distinct interchange, group and PO number each, from ACMESTORES
-            return make_850(random.Random(i), i + 1)
+            return make_850(random.Random(i), i + 1, sets=args.sets)
         return json.dumps(template | {"po_number": f"S-{i:08d}"}).encode()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(args.folder or tmp)
@@ -93,13 +99,13 @@ def main() -> None:
                     while True:
                         with lock:
                             i = next(numbers)
-                        if i >= args.documents:
+                        if i >= bodies:
                             return
                         if args.rate:
-                            time.sleep(max(0.0, started + i / args.rate - time.perf_counter()))
+                            time.sleep(max(0.0, started + i * args.sets / args.rate - time.perf_counter()))
                         code = client.post(load.path, content=body(i)).status_code
                         with lock:
-                            sent += 1
+                            sent += args.sets  # documents
                             if code != 202:
                                 refused[code] = refused.get(code, 0) + 1
 
@@ -138,7 +144,8 @@ def main() -> None:
     steady = [s for s in samples if s["processed"] >= args.documents * 0.1]
     result = {
         "benchmark": "soak_embedded_json_po" if args.format == "json" else "soak_embedded_x12_850",
-        "documents": args.documents, "senders": args.senders, "workers": args.workers,
+        "documents": args.documents, "sets_per_interchange": args.sets, "senders": args.senders,
+        "workers": args.workers,
         "refused": refused,
         "seconds": samples[-1]["seconds"] if samples else None,
         "docs_per_s": round(samples[-1]["processed"] / samples[-1]["seconds"], 1) if samples else None,
@@ -152,7 +159,8 @@ def main() -> None:
         "rate": args.rate,
         "reproduce": f".venv/bin/python benchmarks/soak_embedded.py --documents {args.documents} "
                      f"--senders {args.senders}" + (f" --rate {args.rate:g}" if args.rate else "")
-                     + (f" --format {args.format}" if args.format != "json" else ""),
+                     + (f" --format {args.format}" if args.format != "json" else "")
+                     + (f" --sets {args.sets}" if args.sets > 1 else ""),
     }
     print(json.dumps(result, indent=2))
 
