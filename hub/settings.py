@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         description="Distributed mode: messages each worker thread holds unacknowledged (at 1 a thread waits for the "
                     "broker between jobs); a killed worker's go back to the queue",
     )
+    job_batch: int = Field(
+        20, ge=1, le=500,
+        description="Distributed mode: at most this many new ingest jobs in one broker message; a worker runs them "
+                    "in one PostgreSQL transaction (1: a message and a transaction per job)",
+    )
     workers: int = Field(4, ge=1, le=64, description="Worker threads in embedded mode")
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest inbound payload accepted (HTTP 413 above it)")
     inline_raw_max_bytes: int = Field(

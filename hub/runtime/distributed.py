@@ -9,6 +9,8 @@ Three roles, one code path (``Processor.process``), chosen by command:
 * ``crossdock worker`` — a Celery worker (threads) on the quorum queues ``<prefix>.ingest``
   and ``<prefix>.deliver``; ``acks_late`` and ``task_reject_on_worker_lost`` so a killed
   worker's messages go back to the queue; ``CROSSDOCK_WORKER_PREFETCH`` (4) messages per thread.
+  A message carries one job id, or up to ``CROSSDOCK_JOB_BATCH`` (20) of a serve's new ingest
+  jobs, which a worker runs in one PostgreSQL transaction (``Processor.process_many``).
 * ``crossdock scheduler`` — the relay sweep and every task on the hub's ``Scheduler``, run
   by whichever scheduler process holds the lease (``hub.runtime.leader``).
 
@@ -105,9 +107,13 @@ class DistributedRuntime:
     # ------------------------------------------------------------- serve: publishing
     def publish(self, job_id: int, kind: str) -> None:
         """Publish one job id and wait for the broker's confirm (raises if there is none)."""
+        self._send([job_id], kind)
+
+    def _send(self, job_ids: list[int], kind: str) -> None:
+        """One message carrying ``job_ids`` (a worker runs them in one transaction), confirmed."""
         name = self.queues.get(kind, self.queues["ingest"])
         with self._publish_lock:  # one confirmed channel per process; publishes are short
-            self.celery.send_task(TASK_NAME, args=(job_id,), queue=name)
+            self.celery.send_task(TASK_NAME, args=tuple(job_ids), queue=name)
 
     def submit(self, job_id: int) -> None:
         if self._threads and not self._stop.is_set():
@@ -156,10 +162,11 @@ class DistributedRuntime:
                     break
                 batch.append(nxt)
             done: list[int] = []
+            size = self.settings.job_batch
             try:
-                for job_id in batch:
-                    self.publish(job_id, "ingest")
-                    done.append(job_id)
+                for at in range(0, len(batch), size):  # a burst goes out CROSSDOCK_JOB_BATCH jobs a message
+                    self._send(batch[at:at + size], "ingest")
+                    done += batch[at:at + size]
             except Exception as exc:  # broker away: the relay sweep publishes the rest later
                 log.warning("relay.publish_failed", jobs=len(batch) - len(done), error=str(exc)[:200])
             try:
@@ -174,13 +181,28 @@ class DistributedRuntime:
             self.local.tick()
 
     # ------------------------------------------------------------------- worker: tasks
-    def _run(self, job_id: int) -> str:
+    def _run(self, *job_ids: int) -> str:
+        """A message's jobs: one (a delivery, a sweep's publish) or a serve's burst of new ingest
+        jobs, run in one transaction (``Processor.process_many``). A job that crashed is released
+        for the next sweep; if the database is away even for that, the message goes back."""
+        if len(job_ids) == 1:
+            try:
+                return self.processor.process(job_ids[0])
+            except Exception:
+                log.exception("job.crashed", job_id=job_ids[0])
+            crashed = list(job_ids)
+        else:
+            try:  # each job's crash is logged and reported as "crashed"
+                statuses = self.processor.process_many(list(job_ids))
+            except Exception:
+                log.exception("jobs.crashed", job_ids=list(job_ids))
+                statuses = ["crashed"] * len(job_ids)
+            crashed = [job_id for job_id, status in zip(job_ids, statuses, strict=True) if status == "crashed"]
+            if not crashed:
+                return ",".join(statuses)
         try:
-            return self.processor.process(job_id)
-        except Exception:
-            log.exception("job.crashed", job_id=job_id)
-        try:
-            self.relay.release(job_id)  # the next sweep publishes it again
+            for job_id in crashed:
+                self.relay.release(job_id)  # the next sweep publishes it again
             return "released"
         except Exception:  # the database is away too: give the message back, slowly
             time.sleep(1.0)

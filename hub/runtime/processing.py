@@ -131,6 +131,9 @@ class _Earlier:
 _LATER = "later"  # process_many: not in the batch, run on its own after it
 WAIT_FOR_EARLIER_SECONDS = 30.0  # how long a job waits for an earlier interchange another thread reads
 BATCH_SECONDS = 0.05  # a batch holds the process's write turn: it takes no new job after this long
+# PostgreSQL has no write turn (row locks): a batch there bounds only what a rollback redoes and
+# how long the first job's outcome waits for its commit
+PG_BATCH_SECONDS = 0.5
 _LATER_MESSAGE = Message(0, "", "", b"")
 
 
@@ -183,8 +186,9 @@ class Processor:
             self._released.notify_all()
 
     def process_many(self, job_ids: list[int]) -> list[str]:
-        """Run several jobs with one commit for all their outcomes (embedded, SQLite; a lone job too:
-        its reads then share one connection).
+        """Run several jobs with one commit for all their outcomes (on SQLite a lone job too: its
+        reads then share one connection; on PostgreSQL, where a lone job runs as ``process``, a
+        distributed worker's message of several jobs and an embedded runtime's batch).
 
         The ingest jobs run one after the other inside one write transaction
         (``Database.batch``): each reads what the ones before it wrote and writes its outcome
@@ -197,7 +201,7 @@ class Processor:
         job that raises is logged as ``job.crashed`` and stays open (the sweep brings it back),
         as before. Returns each job's status (``crashed`` for one that raised).
         """
-        if not self.db.is_sqlite or self.db.in_batch:  # PostgreSQL has row locks, not one writer: no batches
+        if self.db.in_batch or (not self.db.is_sqlite and len(job_ids) < 2):
             return [self._process_logged(job_id) for job_id in job_ids]
         statuses: dict[int, str] = dict.fromkeys(job_ids, "skipped")  # another thread runs any not taken here
         me = threading.get_ident()
@@ -265,15 +269,16 @@ class Processor:
         return sorted(again), alone
 
     def _batch(self, job_ids: list[int], statuses: dict[int, str], later: list[int], waits: dict[int, int]) -> int:
-        """One write transaction for the first of ``job_ids``, until BATCH_SECONDS have passed (the
-        other writers of the process wait meanwhile); returns how many it took. A job put back for
+        """One write transaction for the first of ``job_ids``, until BATCH_SECONDS have passed (on
+        SQLite the other writers of the process wait meanwhile; PG_BATCH_SECONDS on PostgreSQL);
+        returns how many it took. A job put back for
         an earlier interchange goes to ``later``, and ``waits`` says which one it waits for."""
         finished: list[tuple[str, str, int | None]] = []
         taken: dict[int, str] = {}
         deferred: list[int] = []
         try:
             with self.db.batch():
-                deadline = time.monotonic() + BATCH_SECONDS
+                deadline = time.monotonic() + (BATCH_SECONDS if self.db.is_sqlite else PG_BATCH_SECONDS)
                 for job_id in job_ids:
                     status = self._run(job_id, finished, ingest_only=True, waits=waits)
                     if status == _LATER:
