@@ -240,7 +240,8 @@ def count_instructions(standard: str, n: int, seed: int, step: str = "full") -> 
 
     ``step``: ``read`` (``read`` into a list), ``validate`` (``validate_interchange`` of an
     interchange read beforehand), ``walk`` (the map's walk of the body into a dict),
-    ``model`` (pydantic's ``model_validate`` of a dict mapped beforehand), ``map``
+    ``model`` (the map's validation of a dict mapped beforehand into its canonical model:
+    ``model_validate`` through ``canonical.prechecked`` where the map has it), ``map``
     (``map_transaction``) or ``full`` (all of it, from bytes).
     """
     mapper = _mapper()
@@ -283,7 +284,8 @@ def count_instructions(standard: str, n: int, seed: int, step: str = "full") -> 
 
         fn = {"read": lambda raw: list(module.read(raw)), "validate": validate_interchange,
               "walk": lambda m, body: Reader(m._root, m._known).read(body),
-              "model": lambda m, doc: m._model.model_validate(doc), "map": mapper}[step]
+              "model": lambda m, doc: getattr(m, "_validate", m._model.model_validate)(doc),
+              "map": mapper}[step]
         warm_args = [prepared(raw) for raw in warm]
         args = [prepared(raw) for raw in docs]
     else:

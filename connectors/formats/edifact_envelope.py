@@ -25,12 +25,14 @@ def assemble(
     unb = segments[0]
     unb.position = 1
     syntax = [c for c in (unb.get(1, 1), unb.get(1, 2)) if c]
+    # Positional: a call with keywords costs the interpreter more (one per interchange,
+    # message and group). In the order of the fields: standard, sender qualifier and id,
+    # receiver qualifier and id, control number, date, time, version, delimiters, test,
+    # ack requested, groups, header, offset.
     ic = Interchange(
-        standard="edifact", sender_qualifier=unb.get(2, 2), sender_id=unb.get(2) or "",
-        receiver_qualifier=unb.get(3, 2), receiver_id=unb.get(3) or "",
-        control_number=unb.get(5) or "", date=unb.get(4, 1) or "", time=unb.get(4, 2) or "",
-        version=":".join(syntax), delimiters=d, test=unb.get(11) == "1",
-        ack_requested=unb.get(9) == "1", header=unb, offset=offset,
+        "edifact", unb.get(2, 2), unb.get(2) or "", unb.get(3, 2), unb.get(3) or "",
+        unb.get(5) or "", unb.get(4, 1) or "", unb.get(4, 2) or "", ":".join(syntax), d,
+        unb.get(11) == "1", unb.get(9) == "1", [], unb, offset,
     )
     ctx = EnvelopeContext(f"UNB {ic.control_number}", partner, prefix="edifact.0085.")
     group: Group | None = None
@@ -56,9 +58,9 @@ def assemble(
             count = 1
             seg.position = 1
             version = (seg.get(2, 2) or "") + (seg.get(2, 3) or "")
-            tx = Transaction(set_id=seg.get(2, 1) or "", control_number=seg.get(1) or "",
-                             segments=[seg], version=version or group.version,
-                             association_code=seg.get(2, 5))
+            # set id, control number, segments, version, association code
+            tx = Transaction(seg.get(2, 1) or "", seg.get(1) or "", [seg], version or group.version,
+                             seg.get(2, 5))
             group.transactions.append(tx)
             # The message's segments up to its UNT, in a loop of their own (they are most
             # of the interchange); a service segment before the UNT is left to the loop
@@ -134,12 +136,15 @@ def _close_group(group: Group, ctx: EnvelopeContext, une: Segment) -> None:
 
 def _close_interchange(ic: Interchange, ctx: EnvelopeContext, explicit_groups: int) -> None:
     unz = ic.trailer
-    if not ic.transactions():
+    messages = 0
+    for group in ic.groups:
+        messages += len(group.transactions)
+    if not messages:
         ic.findings.append(ctx.at("32", "the interchange carries no message"))
     if unz is None:
         ic.findings.append(ctx.at("13", "UNZ missing: the interchange ends early"))
         return
-    actual = explicit_groups or len(ic.transactions())
+    actual = explicit_groups or messages
     if unz.get(1) != str(actual):
         what = "groups" if explicit_groups else "messages"
         ic.findings.append(ctx.at(

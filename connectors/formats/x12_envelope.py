@@ -24,11 +24,13 @@ def assemble(
     isa.position = 1
     raw = _values(isa, 15)
     v = [(x or "").strip() for x in raw]  # v[n - 1] is ISAn
+    # Positional: a call with keywords costs the interpreter more (one per interchange,
+    # set and group). In the order of the fields: standard, sender qualifier and id,
+    # receiver qualifier and id, control number, date, time, version, delimiters, test,
+    # ack requested, groups, header, offset.
     ic = Interchange(
-        standard="x12", sender_qualifier=v[4] or None, sender_id=v[5],
-        receiver_qualifier=v[6] or None, receiver_id=v[7], control_number=v[12],
-        date=v[8], time=v[9], version=v[11], delimiters=d, test=v[14] == "T",
-        ack_requested=v[13] == "1", header=isa, offset=offset,
+        "x12", v[4] or None, v[5], v[6] or None, v[7], v[12], v[8], v[9], v[11], d,
+        v[14] == "T", v[13] == "1", [], isa, offset,
     )
     ctx = EnvelopeContext(f"ISA {ic.control_number}", partner)
     _check_isa(ic, isa, raw, ctx)
@@ -58,18 +60,16 @@ def assemble(
             count = 1
             seg.position = 1
             st = _values(seg, 3)
-            tx = Transaction(set_id=st[0] or "", control_number=st[1] or "",
-                             segments=[seg], version=st[2] or group.version)
+            # set id, control number, segments, version
+            tx = Transaction(st[0] or "", st[1] or "", [seg], st[2] or group.version)
             group.transactions.append(tx)
         elif tag == "GS":
             if group is not None and group.trailer is None and group.header is not None:
                 group.findings.append(ctx.at("x12.ak9.3", "GE missing", envelope=_gname(group)))
             gs = _values(seg, 8)
-            group = Group(
-                functional_id=gs[0], sender_id=gs[1], receiver_id=gs[2],
-                control_number=gs[5], version=gs[7], date=gs[3],
-                time=gs[4], header=seg,
-            )
+            # functional id, sender, receiver, control number, version, date, time,
+            # transactions, findings, header
+            group = Group(gs[0], gs[1], gs[2], gs[5], gs[7], gs[3], gs[4], [], [], seg)
             ic.groups.append(group)
         elif tag == "GE":
             if group is None or group.header is None:
