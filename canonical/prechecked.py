@@ -11,7 +11,7 @@ tuple built through Python) per value. :func:`prechecked_validator` builds, once
   unknown fields, the other validators, the instance it returns — is the model's own), and
 - a generated function that looks at the input first: when every value those checks would
   see is of a plain kind for which they provably pass (a ``Decimal`` with at most 12 whole
-  digits and 6 decimals, an all-ASCII GTIN with a right check digit, a line naming an item by
+  digits and 6 decimals, a GTIN of decimal digits with a right check digit, a line naming an item by
   a non-blank string, distinct line numbers, ...) it validates with the second validator;
   anything else — another type, a long or odd value, a tuple instead of a list, a model
   instance instead of a dict — goes to ``model_validate`` as before.
@@ -240,13 +240,18 @@ class _Gen:
         inner = schema["schema"]
         if inner != {"type": "nullable", "schema": {"type": "str"}}:
             return
-        # gtin_is_valid on ASCII digits (which no strip changes): from the right, the digits
-        # weigh 1, 3, 1, 3...; with E and O the sums of the digits at odd and even places
-        # from the right, a number read in base 11 is E + O modulo 10 (11 = 1 mod 10), in
-        # base 19 E - O (19 = -1 mod 10), and E + 3*O = 2*(E + O) - (E - O). Two int()
-        # calls instead of slicing and summing in Python.
-        self.emit(depth, f"if {var} is not None and (type({var}) is not str or not {var}.isascii() "
-                         f"or not {var}.isdigit() or len({var}) not in GTIN_LENGTHS "
+        # gtin_is_valid on decimal digits (which no strip changes): from the right, the
+        # digits weigh 1, 3, 1, 3...; with E and O the sums of the digits at odd and even
+        # places from the right, a number read in base 11 is E + O modulo 10 (11 = 1 mod 10),
+        # in base 19 E - O (19 = -1 mod 10), and E + 3*O = 2*(E + O) - (E - O). Two int()
+        # calls instead of slicing and summing in Python. One isdecimal() stands for
+        # isascii() and isdigit(): a string of decimal digits that are not all ASCII (say
+        # Arabic-Indic) passes isdigit(), int() reads each as its value, and so does
+        # gtin_is_valid's way for non-ASCII strings (int() of each character): the same
+        # sum, the same answer. (isdigit() alone would let through digits int() refuses,
+        # such as superscripts.)
+        self.emit(depth, f"if {var} is not None and (type({var}) is not str "
+                         f"or not {var}.isdecimal() or len({var}) not in GTIN_LENGTHS "
                          f"or (2 * int({var}, 11) - int({var}, 19)) % 10): return FULL(data)")
         self.checked.add(var)
         self._unwrap(schema)

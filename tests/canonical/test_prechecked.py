@@ -266,6 +266,46 @@ def test_gtin_look_agrees_with_gtin_is_valid() -> None:
         _same(model, validate, changed)
 
 
+# Decimal digit sets besides ASCII (Arabic-Indic, Devanagari, fullwidth, mathematical bold):
+# str.isdecimal() is True for each, int() reads each as its value.
+_DIGIT_SETS = ["0123456789", "\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669",
+               "".join(chr(0x966 + i) for i in range(10)), "".join(chr(0xFF10 + i) for i in range(10)),
+               "".join(chr(0x1D7CE + i) for i in range(10))]
+
+
+def _gtin_valid(gtin: str) -> bool:
+    try:
+        return gtin_is_valid(gtin)
+    except ValueError:  # a digit int() refuses: the model reports it as an error too
+        return False
+
+
+def test_gtin_look_agrees_on_digits_other_than_ascii(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look asks ``isdecimal()`` where it asked ``isascii() and isdigit()``: GTINs written
+    (wholly or partly) in other decimal digits now take the lighter way, and must validate as
+    ``model_validate`` does; digits ``int()`` refuses (superscripts) must not."""
+    model, doc = next((m, d) for m, d in DOCUMENTS if m.__name__ == "PurchaseOrder")
+    counting = _Counting(model, monkeypatch)
+    rnd = random.Random(9)
+    candidates = ["4006381333931", "\u00b2006381333931", "400638133393\u00b9", "4006381333\u2460931"]
+    for _ in range(600):
+        n = rnd.choice((8, 12, 13, 14, 11))
+        body = [rnd.randrange(10) for _ in range(n)]
+        sets = rnd.sample(_DIGIT_SETS, 2)
+        candidates.append("".join(rnd.choice(sets)[d] for d in body))
+    valid = [g for g in candidates if _gtin_valid(g)]
+    assert any(not g.isascii() for g in valid) and len(valid) < len(candidates)
+    for gtin in candidates:
+        changed = copy.deepcopy(doc)
+        changed["lines"][-1]["gtin"] = gtin
+        before = counting.fast
+        _same(model, counting.validate, changed)
+        if gtin in valid:
+            assert counting.fast == before + 1, gtin  # the lighter way
+        else:
+            assert counting.fast == before, gtin
+
+
 def test_the_lighter_validator_alone_would_differ() -> None:
     """Without the look, the lighter validator lets through what the model refuses: so the
     comparisons above can fail."""
