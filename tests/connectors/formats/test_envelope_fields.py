@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,24 +123,15 @@ def _varied(data: bytes, rnd: random.Random) -> bytes:
     return text.encode("latin-1")
 
 
-@pytest.mark.parametrize("path", X12, ids=lambda p: p.stem)
-def test_x12_envelope_fields_are_their_elements(path: Path) -> None:
+@pytest.mark.parametrize(("reader", "check", "path"),
+                         [(x12, _check_x12, p) for p in X12] + [(edifact, _check_edifact, p) for p in EDIFACT],
+                         ids=lambda v: v.stem if isinstance(v, Path) else "")
+def test_envelope_fields_are_their_elements(reader: Any, check: Callable[[Any], int], path: Path) -> None:
     rnd = random.Random(path.name)
     checked = 0
     for data in [path.read_bytes()] + [_varied(path.read_bytes(), rnd) for _ in range(5)]:
-        for ic in x12.read(data):
-            checked += _check_x12(ic)
-            _every_field_set(ic)
-    assert checked
-
-
-@pytest.mark.parametrize("path", EDIFACT, ids=lambda p: p.stem)
-def test_edifact_envelope_fields_are_their_elements(path: Path) -> None:
-    rnd = random.Random(path.name)
-    checked = 0
-    for data in [path.read_bytes()] + [_varied(path.read_bytes(), rnd) for _ in range(5)]:
-        for ic in edifact.read(data):
-            checked += _check_edifact(ic)
+        for ic in reader.read(data):
+            checked += check(ic)
             _every_field_set(ic)
     assert checked
 
