@@ -576,7 +576,8 @@ class Processor:
             snap.inbox_values = {"status": status, "outcome": outcome}
 
     def _succeeded(self, s: Session, snap: _Snapshot, outcome: Outcome) -> None:
-        s.execute(_RESOLVE_DEAD_LETTER, {"b_job": snap.job_id, "status": "resolved", "resolved_at": utcnow()})
+        if snap.attempts or "retry_from" in snap.payload:  # only a job that failed before has a dead letter
+            s.execute(_RESOLVE_DEAD_LETTER, {"b_job": snap.job_id, "status": "resolved", "resolved_at": utcnow()})
         if snap.kind != "ingest":
             number = outcome.message.meta.get("erp_document_number")  # the ERP's number, same transaction
             s.execute(update(Document).where(Document.id == snap.document_id)
