@@ -74,8 +74,12 @@ _ORIGINAL = (select(_INBOX.c.id)
                     _INBOX.c.duplicate_of.is_(None))
              .order_by(_INBOX.c.id).limit(1))
 _INSERT_ENTRY = insert(_INBOX).returning(_INBOX.c.id)
+# A group commit's inserts (``DatabaseInbox._record_group``): many rows in one INSERT on
+# PostgreSQL, their ids back in the rows' order
+_INSERT_ENTRIES = insert(_INBOX).returning(_INBOX.c.id, sort_by_parameter_order=True)
 _JOBS = cast(Table, Job.__table__)
 _INSERT_JOB = insert(_JOBS).returning(_JOBS.c.id)
+_INSERT_JOBS = insert(_JOBS).returning(_JOBS.c.id, sort_by_parameter_order=True)
 
 
 class DatabaseInbox:
@@ -184,21 +188,46 @@ class DatabaseInbox:
 
     def _record_group(self, items: list[tuple[Receipt, bytes]]) -> list[tuple[StoredReceipt, int | None]]:
         """Inline receipts in one transaction, in order (a replay later in the group finds an
-        earlier one as its original, as it would one transaction later)."""
+        earlier one as its original, as it would one transaction later).
+
+        A look per receipt for the original of bytes sent before, then one INSERT of all the
+        receipts (ids in the group's order) and one of their jobs. A group with the same
+        bytes twice from one partner is written receipt by receipt instead, so the second
+        finds the first as its original. (One look for the whole group, by IN lists, was
+        tried: PostgreSQL's plan for it, prepared while the table was new, then read the
+        whole table at each group.)"""
+        shas = [hashlib.sha256(raw).hexdigest() for _, raw in items]
+        keys = [(receipt.partner_id, sha) for (receipt, _), sha in zip(items, shas, strict=True)]
         with self.db.session() as s:
-            return [self._record_in(s, receipt, raw, None, hashlib.sha256(raw).hexdigest(), len(raw))
-                    for receipt, raw in items]
+            if len(items) == 1 or len(set(keys)) < len(keys):
+                return [self._record_in(s, receipt, raw, None, sha, len(raw))
+                        for (receipt, raw), sha in zip(items, shas, strict=True)]
+            originals = {}
+            for partner, sha in keys:  # one look each: a lookup by the key's index, planned alike at any size
+                original = s.scalar(_ORIGINAL, {"partner_id": partner, "sha256": sha})
+                if original is not None:
+                    originals[(partner, sha)] = original
+            rows = []
+            for (receipt, raw), key in zip(items, keys, strict=True):
+                row = _entry_row(receipt, key[1], len(raw))
+                original = originals.get(key)
+                if original is None:
+                    row["raw"] = raw
+                else:  # a transport replay: archived (the bytes are the original's), not processed
+                    row.update(duplicate_of=original, status="duplicate")
+                rows.append(row)
+            entry_ids = list(s.scalars(_INSERT_ENTRIES, rows))
+            jobs = [{"kind": "ingest", "inbox_id": entry_id, "partner_id": key[0]}
+                    for entry_id, key in zip(entry_ids, keys, strict=True) if key not in originals]
+            job_ids = dict(zip([job["inbox_id"] for job in jobs], s.scalars(_INSERT_JOBS, jobs), strict=True)
+                           ) if jobs else {}
+            return [(StoredReceipt(entry_id, sha, len(raw), duplicate_of=originals.get(key)), job_ids.get(entry_id))
+                    for entry_id, key, sha, (_, raw) in zip(entry_ids, keys, shas, items, strict=True)]
 
     def _record_in(
         self, s: Session, receipt: Receipt, raw: bytes | None, blob_tmp: Path | None, sha: str, size: int
     ) -> tuple[StoredReceipt, int | None]:
-        row: dict[str, Any] = {
-            "partner_id": receipt.partner_id, "channel": receipt.channel,
-            "document_type": receipt.document_type, "content_type": receipt.content_type,
-            "filename": receipt.filename, "sha256": sha, "size": size,
-            "correlation_id": receipt.correlation_id, "meta": dict(receipt.meta),
-            "duplicate_of": None, "status": "received", "raw": None, "blob_path": None,
-        }
+        row = _entry_row(receipt, sha, size)
         # Core statements built once: this runs for every receipt, and the ORM's unit of work
         # cost more than the two inserts
         original = s.scalar(_ORIGINAL, {"partner_id": receipt.partner_id, "sha256": sha})
@@ -214,6 +243,17 @@ class DatabaseInbox:
         entry_id = s.scalar(_INSERT_ENTRY, row)
         job_id = s.scalar(_INSERT_JOB, {"kind": "ingest", "inbox_id": entry_id, "partner_id": receipt.partner_id})
         return StoredReceipt(entry_id, sha, size), job_id
+
+
+def _entry_row(receipt: Receipt, sha: str, size: int) -> dict[str, Any]:
+    """The inbox row of a receipt before its bytes (``raw`` or ``blob_path``) are placed."""
+    return {
+        "partner_id": receipt.partner_id, "channel": receipt.channel,
+        "document_type": receipt.document_type, "content_type": receipt.content_type,
+        "filename": receipt.filename, "sha256": sha, "size": size,
+        "correlation_id": receipt.correlation_id, "meta": dict(receipt.meta),
+        "duplicate_of": None, "status": "received", "raw": None, "blob_path": None,
+    }
 
 
 _WRITER_LOCK = threading.Lock()

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 
 from connectors.base import Receipt
+from hub import inbox as inbox_module
 from hub.inbox import BlobStore, DatabaseInbox
 from hub.metrics import Metrics
 from hub.runtime import processing
@@ -102,14 +103,14 @@ def test_concurrent_receipts_share_a_commit_and_each_gets_its_own_answer(sqlite_
 def test_one_bad_receipt_in_a_group_fails_alone(sqlite_db: Database, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     inbox = DatabaseInbox(sqlite_db, blobs=BlobStore(tmp_path / "blobs"))
-    real = DatabaseInbox._record_in
+    real = inbox_module._entry_row
 
-    def record_in(self: DatabaseInbox, s: Any, receipt: Receipt, *rest: Any) -> Any:
+    def entry_row(receipt: Receipt, *rest: Any) -> Any:  # the group's statements, and BAD's own, fail
         if receipt.partner_id == "BAD":
             raise RuntimeError("disk says no")
-        return real(self, s, receipt, *rest)
+        return real(receipt, *rest)
 
-    monkeypatch.setattr(DatabaseInbox, "_record_in", record_in)
+    monkeypatch.setattr(inbox_module, "_entry_row", entry_row)
     gate = threading.Event()
 
     async def send() -> list[Any]:
