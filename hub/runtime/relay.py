@@ -37,10 +37,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import Select, and_, exists, func, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from hub.storage.db import Database
 from hub.storage.tables import Job, Partner, utcnow
@@ -59,7 +71,57 @@ HANDED_BACK = datetime(2000, 1, 1, tzinfo=UTC)
 
 def hand_back(s: Session, job_id: int) -> None:
     """A worker took ``job_id`` but it must wait: the sweep publishes it again once it may run."""
-    s.execute(update(Job).where(Job.id == job_id, Job.status.in_(OPEN)).values(published_at=HANDED_BACK))
+    s.execute(_SET_PUBLISHED_OPEN, {"b_id": job_id, "published_at": HANDED_BACK})
+
+
+# Built once, on the table: the sweep runs every second in every serve and the scheduler, and
+# the serve marks each burst it publishes; building these statements cost more than running them.
+_JOBS = cast(Table, Job.__table__)
+_PARTNERS = cast(Table, Partner.__table__)
+_OPEN_SQL: list[Any] = [literal_column(f"'{state}'") for state in OPEN]
+_SET_PUBLISHED_OPEN = update(_JOBS).where(_JOBS.c.id == bindparam("b_id"), _JOBS.c.status.in_(_OPEN_SQL))
+_MARK = update(_JOBS).where(_JOBS.c.id.in_(bindparam("ids", expanding=True))).values(published_at=bindparam("now"))
+_MARK_NEW = (update(_JOBS)
+             .where(_JOBS.c.id.in_(bindparam("ids", expanding=True)), _JOBS.c.status == literal_column("'queued'"),
+                    _JOBS.c.attempts == 0, _JOBS.c.published_at.is_distinct_from(bindparam("handed_back")))
+             .values(published_at=bindparam("now")))
+
+
+def _due() -> Select[int, str]:
+    """The jobs a sweep publishes, at most ``limit``, for ``now`` and the two cut-offs before it."""
+    job = _JOBS.c
+    earlier = _JOBS.alias("earlier")
+    ingest = _JOBS.alias("ingest")
+    now: Any = bindparam("now")
+    mine, theirs = func.coalesce(job.inbox_id, 0), func.coalesce(earlier.c.inbox_id, 0)
+    earlier_same_key = exists().where(
+        earlier.c.ordering_key == job.ordering_key, earlier.c.status.in_(_OPEN_SQL),
+        or_(theirs < mine, and_(theirs == mine, earlier.c.id < job.id)))
+    unparsed_earlier_receipt = exists().where(
+        ingest.c.kind == literal_column("'ingest'"), ingest.c.partner_id == job.partner_id,
+        ingest.c.status == literal_column("'queued'"), ingest.c.attempts == 0, ingest.c.inbox_id < job.inbox_id)
+    paused = exists().where(_PARTNERS.c.id == job.partner_id, _PARTNERS.c.paused.is_(True))
+    # A delivery, and any job a worker handed back, waits for the partner's earlier receipts.
+    waits_for_receipts = or_(job.kind == literal_column("'deliver'"),
+                             job.published_at.is_not_distinct_from(bindparam("handed_back")))
+    return (
+        select(job.id, job.kind)
+        .where(job.status.in_(_OPEN_SQL), job.next_attempt_at <= now,
+               or_(and_(job.published_at.is_(None),
+                        or_(job.kind != literal_column("'ingest'"), job.attempts > 0,  # a worker ran it: not its serve's
+                            job.created_at < bindparam("grace_before"))),
+                   job.published_at < job.next_attempt_at,
+                   job.published_at < bindparam("republish_before")),
+               or_(job.ordering_key.is_(None), ~earlier_same_key),
+               or_(~waits_for_receipts, ~unparsed_earlier_receipt),
+               ~paused)
+        .order_by(job.id)
+        .limit(bindparam("limit"))
+        .with_for_update(skip_locked=True, of=_JOBS)
+    )
+
+
+_DUE = _due()
 
 
 class Relay:
@@ -72,35 +134,14 @@ class Relay:
         self.republish_after = republish_after
         self.batch = batch
 
-    def due(self) -> Select[int, str]:
+    def due(self, s: Session) -> list[tuple[int, str]]:
+        """The jobs due now (at most ``batch``), locked for this transaction (``SKIP LOCKED``)."""
         now = utcnow()
-        earlier = aliased(Job)
-        ingest = aliased(Job)
-        mine, theirs = func.coalesce(Job.inbox_id, 0), func.coalesce(earlier.inbox_id, 0)
-        earlier_same_key = exists().where(
-            earlier.ordering_key == Job.ordering_key, earlier.status.in_(OPEN),
-            or_(theirs < mine, and_(theirs == mine, earlier.id < Job.id)))
-        unparsed_earlier_receipt = exists().where(
-            ingest.kind == "ingest", ingest.partner_id == Job.partner_id, ingest.status == "queued",
-            ingest.attempts == 0, ingest.inbox_id < Job.inbox_id)
-        paused = exists().where(Partner.id == Job.partner_id, Partner.paused.is_(True))
-        # A delivery, and any job a worker handed back, waits for the partner's earlier receipts.
-        waits_for_receipts = or_(Job.kind == "deliver", Job.published_at.is_not_distinct_from(HANDED_BACK))
-        return (
-            select(Job.id, Job.kind)
-            .where(Job.status.in_(OPEN), Job.next_attempt_at <= now,
-                   or_(and_(Job.published_at.is_(None),
-                            or_(Job.kind != "ingest", Job.attempts > 0,  # a worker ran it: not its serve's to publish
-                                Job.created_at < now - timedelta(seconds=INGEST_GRACE_SECONDS))),
-                       Job.published_at < Job.next_attempt_at,
-                       Job.published_at < now - timedelta(seconds=self.republish_after)),
-                   or_(Job.ordering_key.is_(None), ~earlier_same_key),
-                   or_(~waits_for_receipts, ~unparsed_earlier_receipt),
-                   ~paused)
-            .order_by(Job.id)
-            .limit(self.batch)
-            .with_for_update(skip_locked=True, of=Job)
-        )
+        rows = s.execute(_DUE, {
+            "now": now, "grace_before": now - timedelta(seconds=INGEST_GRACE_SECONDS),
+            "republish_before": now - timedelta(seconds=self.republish_after),
+            "handed_back": HANDED_BACK, "limit": self.batch})
+        return [(job_id, kind) for job_id, kind in rows]
 
     def sweep(self) -> int:
         """Publish every due job (one batch); returns how many were published.
@@ -112,7 +153,7 @@ class Relay:
         """
         published: list[int] = []
         with self.db.session() as s:
-            rows = s.execute(self.due()).all()
+            rows = self.due(s)
             try:
                 for job_id, kind in rows:
                     self.publish(job_id, kind)
@@ -127,7 +168,7 @@ class Relay:
     def mark(s: Session, job_ids: Iterable[int]) -> None:
         ids = list(job_ids)
         if ids:
-            s.execute(update(Job).where(Job.id.in_(ids)).values(published_at=utcnow()))
+            s.execute(_MARK, {"ids": ids, "now": utcnow()})
 
     def mark_published(self, job_ids: Iterable[int]) -> None:
         """After a serve published new jobs: mark them, except any a worker got to meanwhile.
@@ -140,11 +181,9 @@ class Relay:
         ids = list(job_ids)
         if ids:
             with self.db.session() as s:
-                s.execute(update(Job).where(Job.id.in_(ids), Job.status == "queued", Job.attempts == 0,
-                                            Job.published_at.is_distinct_from(HANDED_BACK))
-                          .values(published_at=utcnow()))
+                s.execute(_MARK_NEW, {"ids": ids, "now": utcnow(), "handed_back": HANDED_BACK})
 
     def release(self, job_id: int) -> None:
         """Forget that a job was handed out, so the next sweep publishes it again."""
         with self.db.session() as s:
-            s.execute(update(Job).where(Job.id == job_id, Job.status.in_(OPEN)).values(published_at=None))
+            s.execute(_SET_PUBLISHED_OPEN, {"b_id": job_id, "published_at": None})

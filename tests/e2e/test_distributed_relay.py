@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from hub.runtime.relay import INGEST_GRACE_SECONDS, Relay, hand_back
+from hub.runtime.relay import HANDED_BACK, INGEST_GRACE_SECONDS, Relay, hand_back
 from hub.storage.db import Database
-from hub.storage.tables import InboxEntry, Job, utcnow
+from hub.storage.tables import InboxEntry, Job, Partner, utcnow
 from tests.support.services import postgres_database
 
 pytestmark = [pytest.mark.postgres]
@@ -115,3 +115,35 @@ def test_due_retries_are_published_again_and_a_refused_publish_stays_due(db: Dat
         Relay(db, publish=refuse, republish_after=3600).sweep()  # nothing confirmed: nothing marked
     assert Relay(db, publish=lambda j, k: published.append(j), republish_after=3600).sweep() == 1
     assert published == [job]
+
+
+def test_paused_partners_wait_and_jobs_handed_out_long_ago_go_again(db: Database) -> None:
+    published: list[int] = []
+    relay = Relay(db, publish=lambda job_id, kind: published.append(job_id), republish_after=60)
+    with db.session() as s:
+        s.add(Partner(id="SLOW", name="Slow", role="customer", profile={}, paused=True))
+    paused = _job(db, kind="deliver", inbox_id=_receipt(db, "SLOW"), partner_id="SLOW", ordering_key="S/1")
+    long_ago, lately = utcnow() - timedelta(seconds=61), utcnow() - timedelta(seconds=30)
+    lost = _job(db, kind="deliver", inbox_id=_receipt(db), partner_id="ACME", ordering_key="A/1",
+                next_attempt_at=long_ago, published_at=long_ago)  # its message must be gone
+    recent = _job(db, kind="deliver", inbox_id=_receipt(db), partner_id="ACME", ordering_key="A/2",
+                  next_attempt_at=lately, published_at=lately)
+    assert relay.sweep() == 1 and published == [lost]
+    with db.session() as s:
+        s.get(Partner, "SLOW").paused = False  # type: ignore[union-attr]
+    assert relay.sweep() == 1 and published[-1] == paused
+    assert recent not in published
+
+
+def test_the_serves_mark_leaves_jobs_a_worker_got_to_first(db: Database) -> None:
+    fresh = _job(db, kind="ingest", inbox_id=_receipt(db), partner_id="ACME")
+    handed = _job(db, kind="ingest", inbox_id=_receipt(db), partner_id="ACME")
+    retried = _job(db, kind="ingest", inbox_id=_receipt(db), partner_id="ACME", attempts=1, status="retrying")
+    done = _job(db, kind="ingest", inbox_id=_receipt(db), partner_id="ACME", status="done")
+    with db.session() as s:
+        hand_back(s, handed)
+    Relay(db, publish=lambda job_id, kind: None, republish_after=60).mark_published([fresh, handed, retried, done])
+    with db.session() as s:
+        marks = {job_id: s.get(Job, job_id).published_at for job_id in (fresh, handed, retried, done)}  # type: ignore[union-attr]
+    assert marks[fresh] is not None and marks[fresh] > utcnow() - timedelta(seconds=5)
+    assert marks[handed] == HANDED_BACK and marks[retried] is None and marks[done] is None
