@@ -64,8 +64,9 @@ class EdiSender:
         """Send what is due (overdue async MDNs first queue their resend); returns how many were sent."""
         chase_overdue(self.db, batch=self.batch)
         with self.db.reader() as s:
-            due = [(r.id, r.partner_id) for r in s.scalars(
-                select(EdiOutbound).where(EdiOutbound.status == "queued", EdiOutbound.next_attempt_at <= utcnow())
+            due = [(row_id, partner_id) for row_id, partner_id in s.execute(  # the ids, not the payloads
+                select(EdiOutbound.id, EdiOutbound.partner_id)
+                .where(EdiOutbound.status == "queued", EdiOutbound.next_attempt_at <= utcnow())
                 .order_by(EdiOutbound.id).limit(self.batch))]
             waiting = {p for p in s.scalars(select(EdiOutbound.partner_id).where(
                 EdiOutbound.status == "queued", EdiOutbound.next_attempt_at > utcnow()))}
