@@ -170,6 +170,22 @@ def _find_end(buf: bytes, start: int, eof: bool, partner: str | None) -> int | N
             stop += 1
 
 
+def header_end(raw: bytes, *, offset: int = 0, partner: str | None = None) -> int:
+    """End (exclusive) of the UNA and UNB that ``raw`` starts with: after the UNB's first
+    terminator not released (all of ``raw`` when there is none)."""
+    d, body_at = read_delimiters(raw[:9], offset=offset, partner=partner)
+    term = d.segment.encode("latin-1")
+    release = d.release.encode("latin-1") if d.release else b""
+    stop = body_at
+    while True:
+        stop = raw.find(term, stop)
+        if stop < 0:
+            return len(raw)
+        if not _released(raw, stop, release):
+            return stop + 1
+        stop += 1
+
+
 def _released(buf: bytes, at: int, release: bytes) -> bool:
     if not release:
         return False
