@@ -219,8 +219,9 @@ class DatabaseInbox:
             entry_ids = list(s.scalars(_INSERT_ENTRIES, rows))
             jobs = [{"kind": "ingest", "inbox_id": entry_id, "partner_id": key[0]}
                     for entry_id, key in zip(entry_ids, keys, strict=True) if key not in originals]
-            job_ids = dict(zip([job["inbox_id"] for job in jobs], s.scalars(_INSERT_JOBS, jobs), strict=True)
-                           ) if jobs else {}
+            job_ids: dict[int, int] = {}
+            if jobs:  # by receipt
+                job_ids = dict(zip((job["inbox_id"] for job in jobs), s.scalars(_INSERT_JOBS, jobs), strict=True))
             return [(StoredReceipt(entry_id, sha, len(raw), duplicate_of=originals.get(key)), job_ids.get(entry_id))
                     for entry_id, key, sha, (_, raw) in zip(entry_ids, keys, shas, items, strict=True)]
 
