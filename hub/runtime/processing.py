@@ -52,7 +52,17 @@ from hub.runtime.relay import hand_back
 from hub.settings import Settings
 from hub.stages import INGEST_STAGES
 from hub.storage.db import Database
-from hub.storage.tables import Attempt, Case, DeadLetter, Document, InboxEntry, Job, Resend, utcnow
+from hub.storage.tables import (
+    Attempt,
+    Case,
+    DeadLetter,
+    Document,
+    InboxEntry,
+    Job,
+    Resend,
+    unread,
+    utcnow,
+)
 from pipelines.classify import Action, Resolution, classify, rules_from_data
 from pipelines.exceptions.detectors.orders import order_fingerprint
 from pipelines.retry import RetryPolicy
@@ -776,6 +786,6 @@ _READ_UNLOCK = select(func.pg_advisory_unlock(bindparam("space", type_=Integer),
 # read in arrival order. Only first reads are waited for: an earlier receipt that is retrying
 # does not hold the partner up.
 _EARLIEST_UNREAD = (select(_JOBS.c.id)
-                    .where(_JOBS.c.kind == "ingest", _JOBS.c.partner_id == bindparam("partner"),
-                           _JOBS.c.status == "queued", _JOBS.c.attempts == 0, _JOBS.c.inbox_id < bindparam("inbox"))
-                    .order_by(_JOBS.c.inbox_id).limit(1))
+                    .where(unread(_JOBS), _JOBS.c.partner_id == bindparam("partner"),
+                           _JOBS.c.inbox_id < bindparam("inbox"))
+                    .order_by(_JOBS.c.inbox_id).limit(1))  # by ix_jobs_unread

@@ -55,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from hub.storage.db import Database
-from hub.storage.tables import Job, Partner, utcnow
+from hub.storage.tables import Job, Partner, unread, utcnow
 
 __all__ = ["HANDED_BACK", "INGEST_GRACE_SECONDS", "Relay", "hand_back"]
 
@@ -97,9 +97,8 @@ def _due() -> Select[int, str]:
     earlier_same_key = exists().where(
         earlier.c.ordering_key == job.ordering_key, earlier.c.status.in_(_OPEN_SQL),
         or_(theirs < mine, and_(theirs == mine, earlier.c.id < job.id)))
-    unparsed_earlier_receipt = exists().where(
-        ingest.c.kind == literal_column("'ingest'"), ingest.c.partner_id == job.partner_id,
-        ingest.c.status == literal_column("'queued'"), ingest.c.attempts == 0, ingest.c.inbox_id < job.inbox_id)
+    unparsed_earlier_receipt = exists().where(  # by ix_jobs_unread
+        unread(ingest), ingest.c.partner_id == job.partner_id, ingest.c.inbox_id < job.inbox_id)
     paused = exists().where(_PARTNERS.c.id == job.partner_id, _PARTNERS.c.paused.is_(True))
     # A delivery, and any job a worker handed back, waits for the partner's earlier receipts.
     waits_for_receipts = or_(job.kind == literal_column("'deliver'"),

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     literal_column,
 )
 from sqlalchemy.engine import Dialect
@@ -56,6 +57,7 @@ __all__ = [
     "NOT_AN_ORDER",
     "Partner",
     "Resend",
+    "unread",
     "utcnow",
 ]
 
@@ -191,6 +193,22 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None]  # distributed mode: handed to the broker
     __table_args__ = (Index("ix_jobs_status_next", "status", "next_attempt_at"),)
+
+
+def unread(jobs: Any) -> ColumnElement[bool]:
+    """A receipt's job not read yet (``jobs``: the jobs table or an alias of it), in the words of
+    ``ix_jobs_unread``'s WHERE: literals, which SQLite needs to match a query to the index."""
+    return and_(jobs.c.kind == literal_column("'ingest'"), jobs.c.status == literal_column("'queued'"),
+                jobs.c.attempts == literal_column("0"))
+
+
+# A partner's interchanges are read in the order they came: each one read looks for an earlier
+# receipt of its partner still waiting (``hub.runtime.processing._EARLIEST_UNREAD``, and the
+# relay before it publishes a delivery). By the status index that look stepped over every job
+# waiting, about 1 ms at 3,000 on PostgreSQL, for every interchange of a burst; this index
+# holds only the waiting receipts, by partner and arrival (migration 0004_edi).
+Index("ix_jobs_unread", Job.__table__.c.partner_id, Job.__table__.c.inbox_id,
+      sqlite_where=unread(Job.__table__), postgresql_where=unread(Job.__table__))
 
 
 class Document(Base):
