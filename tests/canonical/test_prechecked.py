@@ -157,6 +157,14 @@ def _amount_slots(doc: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
     return slots
 
 
+def _set_or_drop(rnd: random.Random, target: dict[str, Any], key: str, values: list[Any]) -> None:
+    """One time in ten the field goes, else it takes one of ``values``."""
+    if rnd.random() < 0.1:
+        target.pop(key, None)
+    else:
+        target[key] = rnd.choice(values)
+
+
 def _mutate(doc: dict[str, Any], rnd: random.Random) -> Any:
     doc = copy.deepcopy(doc)
     for _ in range(rnd.choice((1, 1, 2, 3))):
@@ -166,16 +174,9 @@ def _mutate(doc: dict[str, Any], rnd: random.Random) -> Any:
             slots = _amount_slots(doc)
             if slots:
                 target, key = rnd.choice(slots)
-                if rnd.random() < 0.1:
-                    target.pop(key, None)
-                else:
-                    target[key] = rnd.choice(AMOUNTS)
+                _set_or_drop(rnd, target, key, AMOUNTS)
         elif roll < 0.5 and lines:
-            line = rnd.choice(lines)
-            if rnd.random() < 0.1:
-                line.pop("gtin", None)
-            else:
-                line["gtin"] = rnd.choice(GTINS)
+            _set_or_drop(rnd, rnd.choice(lines), "gtin", GTINS)
         elif roll < 0.65 and lines:
             line = rnd.choice(lines)
             for key in ("buyer_item", "vendor_item", "gtin"):
@@ -184,11 +185,7 @@ def _mutate(doc: dict[str, Any], rnd: random.Random) -> Any:
                 if rnd.random() < 0.5:
                     line[key] = rnd.choice(NAMES)
         elif roll < 0.78 and lines:
-            line = rnd.choice(lines)
-            if rnd.random() < 0.1:
-                line.pop("line_number", None)
-            else:
-                line["line_number"] = rnd.choice(NUMBERS + [str(x.get("line_number")) for x in lines])
+            _set_or_drop(rnd, rnd.choice(lines), "line_number", NUMBERS + [str(x.get("line_number")) for x in lines])
         elif roll < 0.84:
             key = rnd.choice(["lines", "orders", "taxes", "allowances_charges"])
             if isinstance(doc.get(key), list):
